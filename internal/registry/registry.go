@@ -1,0 +1,181 @@
+// Package registry is the thing registry: things with their attributes and
+// versions, and the principals (certificates, later identities) attached to
+// them. It enforces AWS IoT's rules (names, attribute limits, idempotent
+// create, exclusive attachments) over the store; every call is one store
+// transaction, so a call that fails changes nothing.
+package registry
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/moat-iot/moat/internal/arn"
+	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/names"
+	"github.com/moat-iot/moat/internal/store"
+)
+
+// MaxAttributesUntyped is how many attributes a thing without a thing type
+// may have (AWS: 3).
+const MaxAttributesUntyped = 3
+
+// Service is the registry over a store.
+type Service struct {
+	st   store.Store
+	arns arn.Builder
+	now  func() time.Time
+}
+
+// New returns a registry service.
+func New(st store.Store, arns arn.Builder) *Service {
+	return &Service{st: st, arns: arns, now: time.Now}
+}
+
+// ThingInput is what CreateThing takes.
+type ThingInput struct {
+	Name       string
+	TypeName   string
+	Attributes map[string]string
+}
+
+// CreateThing creates a thing, or returns the existing one when it exists
+// with the same type and attributes (AWS's idempotent create); a thing of
+// that name with another configuration is ResourceAlreadyExistsException.
+func (s *Service) CreateThing(ctx context.Context, in ThingInput) (store.Thing, error) {
+	if err := names.Thing("thingName", in.Name); err != nil {
+		return store.Thing{}, err
+	}
+	if err := checkAttributes(in.Attributes, false); err != nil {
+		return store.Thing{}, err
+	}
+	if in.TypeName != "" {
+		if err := names.Thing("thingTypeName", in.TypeName); err != nil {
+			return store.Thing{}, err
+		}
+		// Thing types come with the thing-type API; until one exists, every
+		// type name is unknown.
+		return store.Thing{}, awsapi.Errorf(awsapi.ResourceNotFound, "Thing type %s does not exist.", in.TypeName)
+	}
+	attrs := map[string]string{}
+	for k, v := range in.Attributes {
+		if v != "" { // an empty value means "no attribute", as on update
+			attrs[k] = v
+		}
+	}
+	now := s.now().UTC()
+	t := store.Thing{Name: in.Name, ID: uuid.NewString(), TypeName: in.TypeName, Attributes: attrs, Version: 1, CreatedAt: now, UpdatedAt: now}
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		old, err := tx.Thing(in.Name)
+		switch {
+		case err == nil:
+			if old.TypeName == t.TypeName && maps.Equal(old.Attributes, t.Attributes) {
+				t = old
+				return nil
+			}
+			return &awsapi.Error{Code: awsapi.ResourceAlreadyExists, Message: "Thing " + in.Name + " already exists with a different configuration.",
+				ResourceID: old.ID, ResourceARN: s.arns.Thing(old.Name)}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		return tx.InsertThing(t)
+	})
+	return t, err
+}
+
+func checkAttributes(attrs map[string]string, typed bool) error {
+	if !typed && len(attrs) > MaxAttributesUntyped {
+		return awsapi.Errorf(awsapi.InvalidRequest, "A thing without a thing type can have at most %d attributes, got %d.", MaxAttributesUntyped, len(attrs))
+	}
+	for k, v := range attrs {
+		if err := names.AttributeName("attributePayload.attributes key", k); err != nil {
+			return err
+		}
+		if err := names.AttributeValue("attributePayload.attributes["+k+"]", v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DescribeThing returns a thing or ResourceNotFoundException.
+func (s *Service) DescribeThing(ctx context.Context, name string) (store.Thing, error) {
+	if err := names.Thing("thingName", name); err != nil {
+		return store.Thing{}, err
+	}
+	var t store.Thing
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		t, err = tx.Thing(name)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return t, thingNotFound(name)
+	}
+	return t, err
+}
+
+func thingNotFound(name string) error {
+	return awsapi.Errorf(awsapi.ResourceNotFound, "Thing %s cannot be found.", name)
+}
+
+// DeleteThing deletes a thing. Deleting a thing that does not exist
+// succeeds, as in AWS. expectedVersion, when non-zero, must match. A thing
+// with principals attached cannot be deleted (DeleteConflictException):
+// detach them first.
+func (s *Service) DeleteThing(ctx context.Context, name string, expectedVersion int64) error {
+	if err := names.Thing("thingName", name); err != nil {
+		return err
+	}
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		t, err := tx.Thing(name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if expectedVersion != 0 && t.Version != expectedVersion {
+			return awsapi.Errorf(awsapi.VersionConflict, "The version of thing %s is %d, not the expected %d.", name, t.Version, expectedVersion)
+		}
+		ps, _, err := tx.ThingPrincipals(name, store.Page{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(ps) > 0 {
+			return awsapi.Errorf(awsapi.DeleteConflict, "Thing %s has principals attached; detach them before deleting the thing.", name)
+		}
+		return tx.DeleteThing(name)
+	})
+}
+
+// ListThings lists things that pass the filter, one page at a time.
+func (s *Service) ListThings(ctx context.Context, f store.ThingFilter, p store.Page) ([]store.Thing, string, error) {
+	if f.AttributeValue != "" && f.AttributeName == "" {
+		return nil, "", awsapi.Errorf(awsapi.InvalidRequest, "attributeValue requires attributeName.")
+	}
+	if f.AttributeName != "" {
+		if err := names.AttributeName("attributeName", f.AttributeName); err != nil {
+			return nil, "", err
+		}
+		if err := names.AttributeValue("attributeValue", f.AttributeValue); err != nil {
+			return nil, "", err
+		}
+	}
+	if f.TypeName != "" {
+		if err := names.Thing("thingTypeName", f.TypeName); err != nil {
+			return nil, "", err
+		}
+	}
+	var things []store.Thing
+	var next string
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		things, next, err = tx.ListThings(f, p)
+		return err
+	})
+	return things, next, err
+}

@@ -1,0 +1,315 @@
+// Package server owns moat's listeners and their lifetimes: it opens the
+// store, bootstraps the PKI and the admin credentials, builds the services
+// and surfaces, starts the listeners, reports readiness on /health, and
+// stops everything gracefully.
+//
+// Start order: data dir → PKI → store → admin credentials → services →
+// listeners (each bound before any serves) → ready. Stop order is the
+// reverse: stop accepting, finish in-flight requests (bounded by the
+// shutdown timeout), close the store.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/moat-iot/moat/internal/api"
+	"github.com/moat-iot/moat/internal/api/control"
+	"github.com/moat-iot/moat/internal/arn"
+	"github.com/moat-iot/moat/internal/auth"
+	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/certs"
+	"github.com/moat-iot/moat/internal/config"
+	"github.com/moat-iot/moat/internal/pki"
+	"github.com/moat-iot/moat/internal/policies"
+	"github.com/moat-iot/moat/internal/registry"
+	"github.com/moat-iot/moat/internal/store"
+	"github.com/moat-iot/moat/internal/store/sqlite"
+)
+
+// File names inside the data dir.
+const (
+	DatabaseFile         = "moat.db"
+	AdminCredentialsFile = "admin.credentials"
+)
+
+// Server is one moat node.
+type Server struct {
+	cfg  config.Config
+	log  *slog.Logger
+	out  io.Writer // where the first-start banner goes
+	reg  *prometheus.Registry
+	pki  *pki.Authority
+	st   store.Store
+	auth *auth.Authenticator
+
+	httpsLn   net.Listener
+	metricsLn net.Listener
+	https     *http.Server
+	metrics   *http.Server
+
+	ready    atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+	// Addrs are the bound listener addresses, known after Start.
+	HTTPSAddr   string
+	MetricsAddr string
+}
+
+// New prepares a server from a validated config. It opens nothing yet.
+func New(cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{cfg: cfg, log: log, out: os.Stdout}, nil
+}
+
+// SetOutput sets where the start banner is printed (default stdout).
+func (s *Server) SetOutput(w io.Writer) { s.out = w }
+
+// Run starts the server, blocks until ctx is cancelled, then stops it
+// gracefully. It returns nil after a clean stop.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		s.closeAll()
+		return err
+	}
+	<-ctx.Done()
+	return s.Stop()
+}
+
+// Start opens everything and starts serving; it returns once every listener
+// is bound and /health answers 200.
+func (s *Server) Start(ctx context.Context) error {
+	dir := s.cfg.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	serverKey, err := pki.ParseKeyType(s.cfg.ServerKeyType)
+	if err != nil {
+		return fmt.Errorf("--server-key-type: %w", err)
+	}
+	deviceKey, err := pki.ParseKeyType(s.cfg.DeviceKeyType)
+	if err != nil {
+		return fmt.Errorf("--device-key-type: %w", err)
+	}
+	authority, err := pki.LoadOrCreate(pki.Options{Dir: dir, Hostnames: s.cfg.Hostnames, ServerKeyType: serverKey, DeviceKeyType: deviceKey})
+	if err != nil {
+		return fmt.Errorf("pki: %w", err)
+	}
+	s.pki = authority
+	rep := authority.Report()
+	for _, f := range rep.Created {
+		s.log.Info("created", "file", f)
+	}
+	if rep.ServerIssued != "" {
+		s.log.Info("server certificate issued", "reason", rep.ServerIssued)
+	}
+	for _, w := range rep.Warnings {
+		s.log.Warn("pki", "warning", w)
+	}
+
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	storeLat := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "moat_store_transaction_duration_seconds", Help: "Store transaction latency by kind (view, update, commit).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	}, []string{"kind"})
+	s.reg.MustRegister(storeLat)
+
+	st, err := sqlite.Open(filepath.Join(dir, DatabaseFile), sqlite.Options{
+		Observe: func(op string, d time.Duration) { storeLat.WithLabelValues(op).Observe(d.Seconds()) },
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	s.st = st
+
+	credsPath := filepath.Join(dir, AdminCredentialsFile)
+	keyID, created, err := auth.EnsureAdmin(ctx, st, credsPath)
+	if err != nil {
+		return fmt.Errorf("admin credentials: %w", err)
+	}
+	s.auth = auth.New(st, s.cfg.Region)
+
+	arns := arn.Builder{Region: s.cfg.Region, Account: s.cfg.AccountID}
+	ctl := &control.API{
+		Registry:  registry.New(st, arns),
+		Certs:     certs.New(st, authority, arns),
+		Policies:  policies.New(st, arns),
+		ARNs:      arns,
+		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.cfg.MQTTAddr, s.cfg.HTTPSAddr),
+	}
+	router := api.NewRouter(api.Options{MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log, Registerer: s.reg},
+		api.Group{
+			Prefix: "iot:",
+			Authenticate: func(ctx context.Context, r *http.Request, body []byte) (auth.Principal, error) {
+				return s.auth.SigV4(ctx, r, body, "iot")
+			},
+			Authorize:  adminOnly,
+			Operations: ctl.Operations(),
+		})
+	router.Handle("GET /health", http.HandlerFunc(s.health))
+	router.Handle("GET /metrics", s.adminOnlyHTTP(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
+
+	if err := s.listen(router); err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	s.banner(credsPath, keyID, created)
+	return nil
+}
+
+// adminOnly is the authorization of the control plane until users with IAM
+// policies land: the administrator may do everything, nobody else anything.
+func adminOnly(_ context.Context, p auth.Principal, action string, _ *api.Request) error {
+	if p.IsAdmin() {
+		return nil
+	}
+	return awsapi.Errorf(awsapi.AccessDenied, "User %s is not authorized to perform %s.", p.String(), action)
+}
+
+func (s *Server) adminOnlyHTTP(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.auth.SigV4(r.Context(), r, nil, "iot")
+		if err == nil {
+			err = adminOnly(r.Context(), p, "moat:GetMetrics", nil)
+		}
+		if err != nil {
+			awsapi.WriteError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"status":"starting"}`+"\n")
+		return
+	}
+	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+}
+
+func (s *Server) listen(h http.Handler) error {
+	tlsCfg := s.pki.BaseTLSConfig()
+	ln, err := net.Listen("tcp", s.cfg.HTTPSAddr)
+	if err != nil {
+		return fmt.Errorf("https listener %s: %w", s.cfg.HTTPSAddr, err)
+	}
+	s.httpsLn = ln
+	s.HTTPSAddr = ln.Addr().String()
+	s.https = &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout,
+		MaxHeaderBytes:    s.cfg.Limits.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+	}
+	if s.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener %s: %w", s.cfg.MetricsAddr, err)
+		}
+		s.metricsLn = mln
+		s.MetricsAddr = mln.Addr().String()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout}
+	}
+	// Every listener is bound: start serving.
+	go s.serve("https", func() error { return s.https.Serve(tls.NewListener(ln, tlsCfg)) })
+	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves", "iot control plane, /health, /metrics")
+	if s.metrics != nil {
+		go s.serve("metrics", func() error { return s.metrics.Serve(s.metricsLn) })
+		s.log.Info("listening", "listener", "metrics", "addr", s.MetricsAddr, "serves", "/metrics (plain HTTP, no authentication)")
+	}
+	return nil
+}
+
+func (s *Server) serve(name string, f func() error) {
+	if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error("listener failed", "listener", name, "err", err)
+	}
+}
+
+// Stop stops accepting, lets in-flight requests finish within the shutdown
+// timeout, and closes the store. Calling it again returns the first result.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() { s.stopErr = s.stop() })
+	return s.stopErr
+}
+
+func (s *Server) stop() error {
+	s.ready.Store(false)
+	s.log.Info("stopping")
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, hs := range []*http.Server{s.https, s.metrics} {
+		if hs != nil {
+			if err := hs.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if s.st != nil {
+		if err := s.st.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("store close: %w", err))
+		}
+	}
+	s.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// closeAll releases what a failed Start opened.
+func (s *Server) closeAll() {
+	for _, ln := range []net.Listener{s.httpsLn, s.metricsLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+	if s.st != nil {
+		_ = s.st.Close()
+	}
+}
+
+func (s *Server) banner(credsPath, keyID string, created bool) {
+	_, port, _ := net.SplitHostPort(s.HTTPSAddr)
+	endpoint := "https://" + net.JoinHostPort(s.cfg.Hostnames[0], port)
+	first := ""
+	if created {
+		first = " (created now)"
+	}
+	fmt.Fprintf(s.out, `moat is ready.
+  data dir:           %s
+  trust anchor:       %s
+  admin credentials:  %s%s (access key %s)
+  API endpoint:       %s
+
+Try it with the AWS CLI:
+  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_CA_BUNDLE=%s AWS_REGION=%s AWS_DEFAULT_REGION=%[9]s
+  aws iot create-thing --thing-name lamp-1 --endpoint-url %s
+`, s.cfg.DataDir, s.pki.RootPath(), credsPath, first, keyID, endpoint, credsPath, s.pki.RootPath(), s.cfg.Region, endpoint)
+}

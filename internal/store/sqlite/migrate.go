@@ -1,0 +1,153 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrSchemaTooNew: the database was migrated by a newer moat than this one;
+// opening it could corrupt data this code does not understand.
+var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this moat")
+
+// migration is one schema step. Versions start at 1 and have no gaps; a
+// released step is never edited, only followed by a new one.
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+// migrations is the schema history. Every statement is valid PostgreSQL as
+// well as SQLite (see the package doc).
+var migrations = []migration{
+	{1, "initial", []string{
+		`CREATE TABLE certificates (
+			id                TEXT PRIMARY KEY,
+			pem               TEXT NOT NULL,
+			status            TEXT NOT NULL,
+			ca_certificate_id TEXT NOT NULL,
+			mode              TEXT NOT NULL,
+			not_before        BIGINT NOT NULL,
+			not_after         BIGINT NOT NULL,
+			created_at        BIGINT NOT NULL,
+			updated_at        BIGINT NOT NULL,
+			generation_id     TEXT NOT NULL,
+			customer_version  BIGINT NOT NULL
+		)`,
+		`CREATE INDEX certificates_created_id ON certificates (created_at, id)`,
+		`CREATE INDEX certificates_ca ON certificates (ca_certificate_id, id)`,
+
+		`CREATE TABLE policies (
+			name               TEXT PRIMARY KEY,
+			default_version_id INTEGER NOT NULL,
+			created_at         BIGINT NOT NULL,
+			updated_at         BIGINT NOT NULL,
+			generation_id      TEXT NOT NULL
+		)`,
+		`CREATE TABLE policy_versions (
+			policy_name TEXT NOT NULL REFERENCES policies (name) ON DELETE CASCADE,
+			version_id  INTEGER NOT NULL,
+			document    TEXT NOT NULL,
+			created_at  BIGINT NOT NULL,
+			PRIMARY KEY (policy_name, version_id)
+		)`,
+		`CREATE TABLE policy_targets (
+			policy_name TEXT NOT NULL REFERENCES policies (name) ON DELETE CASCADE,
+			target      TEXT NOT NULL,
+			PRIMARY KEY (policy_name, target)
+		)`,
+		`CREATE INDEX policy_targets_target ON policy_targets (target, policy_name)`,
+
+		`CREATE TABLE things (
+			name       TEXT PRIMARY KEY,
+			id         TEXT NOT NULL UNIQUE,
+			type_name  TEXT NOT NULL,
+			attributes TEXT NOT NULL,
+			version    BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX things_type_name ON things (type_name, name)`,
+		// thing_attributes mirrors things.attributes for filtering.
+		`CREATE TABLE thing_attributes (
+			thing_name TEXT NOT NULL REFERENCES things (name) ON DELETE CASCADE,
+			name       TEXT NOT NULL,
+			value      TEXT NOT NULL,
+			PRIMARY KEY (thing_name, name)
+		)`,
+		`CREATE INDEX thing_attributes_name_value ON thing_attributes (name, value, thing_name)`,
+
+		`CREATE TABLE thing_principals (
+			thing_name TEXT NOT NULL REFERENCES things (name) ON DELETE CASCADE,
+			principal  TEXT NOT NULL,
+			type       TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			PRIMARY KEY (thing_name, principal)
+		)`,
+		`CREATE INDEX thing_principals_principal ON thing_principals (principal, thing_name)`,
+
+		`CREATE TABLE access_keys (
+			id           TEXT PRIMARY KEY,
+			secret       TEXT NOT NULL,
+			user_name    TEXT NOT NULL,
+			status       TEXT NOT NULL,
+			created_at   BIGINT NOT NULL,
+			last_used_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX access_keys_user ON access_keys (user_name, id)`,
+	}},
+}
+
+// schemaVersion is the version this code writes and understands.
+func schemaVersion() int { return migrations[len(migrations)-1].version }
+
+// migrate brings the database up to schemaVersion in one transaction, or
+// fails with ErrSchemaTooNew if it is already past it. It is idempotent.
+func migrate(conn *sql.Conn) (err error) {
+	ctx := context.Background()
+	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE: one migrator at a time
+	if err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	var cur int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	if cur > schemaVersion() {
+		return fmt.Errorf("%w: database has version %d, this code knows up to %d", ErrSchemaTooNew, cur, schemaVersion())
+	}
+	now := time.Now().UnixMicro()
+	for _, m := range migrations {
+		if m.version <= cur {
+			continue
+		}
+		for _, stmt := range m.stmts {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("sqlite migrate %d (%s): %w", m.version, m.name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, now); err != nil {
+			return fmt.Errorf("sqlite migrate %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	return nil
+}

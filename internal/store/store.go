@@ -1,0 +1,249 @@
+// Package store is moat's durable state: the registry, certificates,
+// policies, attachments and access keys (and, as later components land,
+// shadows, rules, retained messages and persistent sessions).
+//
+// The model: a Store runs functions inside transactions. View runs a
+// read-only transaction; Update runs a read-write one. Every mutation that an
+// API call makes happens inside exactly one Update, so a call that fails
+// changes nothing. Update returns only after the transaction is durable on
+// disk: an acknowledged write survives kill -9.
+//
+// Implementations live in subpackages named after what they talk to
+// (store/sqlite now, store/postgres later) and share one test suite,
+// store/storetest. Implementations may batch concurrent Updates into one
+// database transaction (group commit) as long as each Update is atomic on
+// its own: a function that returns an error rolls back its own writes only.
+//
+// Errors: lookups of a missing row return ErrNotFound; inserting a key that
+// exists returns ErrExists. Callers translate these into API errors; the
+// store never speaks AWS.
+//
+// Times are stored with microsecond precision (years 1 to 9999, so an X.509
+// notAfter of 9999-12-31 fits) and returned in UTC; the zero time.Time
+// round-trips as the zero time.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrNotFound: the row asked for does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: an insert collided with an existing primary key.
+	ErrExists = errors.New("store: already exists")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+	// ErrInvalidCursor: a Page.After cursor that no listing of this kind
+	// produced (a client sent a bad nextToken). Callers map it to a
+	// client error, not a server failure.
+	ErrInvalidCursor = errors.New("store: invalid page cursor")
+)
+
+// Store is the durable state of one moat deployment.
+type Store interface {
+	// View runs fn in a read-only transaction. fn must not keep tx after it
+	// returns.
+	View(ctx context.Context, fn func(tx Tx) error) error
+	// Update runs fn in a read-write transaction and commits it durably if
+	// fn returns nil; otherwise every write fn made is rolled back and fn's
+	// error is returned. fn may be called more than once if the
+	// implementation must retry (keep it free of outside side effects).
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Close flushes and closes the store. Pending Updates finish first.
+	Close() error
+}
+
+// Tx is one transaction. Every method may return a wrapped database error
+// besides the sentinels documented on each.
+type Tx interface {
+	// Certificates.
+
+	// Certificate returns the certificate with this id, or ErrNotFound.
+	Certificate(id string) (Certificate, error)
+	// InsertCertificate adds c; ErrExists if its ID is taken.
+	InsertCertificate(c Certificate) error
+	// UpdateCertificate replaces the mutable fields (Status, UpdatedAt,
+	// GenerationID, CustomerVersion) of an existing certificate; ErrNotFound
+	// if there is none.
+	UpdateCertificate(c Certificate) error
+	// DeleteCertificate removes it; ErrNotFound if there is none.
+	DeleteCertificate(id string) error
+	// ListCertificates returns certificates ordered by creation time then
+	// id (ascending or descending), starting strictly after the cursor p.After
+	// (an opaque string produced by a previous page's Next).
+	//
+	// Every listing pages by key (never by offset), so a cursor stays valid
+	// while rows are inserted or deleted; a malformed cursor is
+	// ErrInvalidCursor.
+	ListCertificates(p Page, ascending bool) ([]Certificate, string, error)
+
+	// Policies.
+
+	// Policy returns the policy with this name, or ErrNotFound.
+	Policy(name string) (Policy, error)
+	// InsertPolicy adds p; ErrExists if the name is taken.
+	InsertPolicy(p Policy) error
+	// UpdatePolicy replaces DefaultVersionID, UpdatedAt, GenerationID;
+	// ErrNotFound if there is none.
+	UpdatePolicy(p Policy) error
+	// DeletePolicy removes the policy and all its versions; ErrNotFound if
+	// there is none.
+	DeletePolicy(name string) error
+	// ListPolicies returns policies ordered by name.
+	ListPolicies(p Page, ascending bool) ([]Policy, string, error)
+	// PolicyVersion returns one version, or ErrNotFound.
+	PolicyVersion(name string, versionID int) (PolicyVersion, error)
+	// InsertPolicyVersion adds v; ErrExists if (PolicyName, VersionID) is
+	// taken, ErrNotFound if the policy does not exist.
+	InsertPolicyVersion(v PolicyVersion) error
+	// DeletePolicyVersion removes one version; ErrNotFound if none.
+	DeletePolicyVersion(name string, versionID int) error
+	// PolicyVersions returns every version of a policy ordered by VersionID.
+	PolicyVersions(name string) ([]PolicyVersion, error)
+
+	// Policy attachments: a policy attached to a target (a certificate ARN,
+	// a thing group ARN, a Cognito identity id, ...).
+
+	// AttachPolicy records the attachment; attaching twice is a no-op.
+	// ErrNotFound if the policy does not exist. DeletePolicy removes the
+	// policy's attachments too.
+	AttachPolicy(policyName, target string) error
+	// DetachPolicy removes it; ErrNotFound if it was not attached.
+	DetachPolicy(policyName, target string) error
+	// AttachedPolicies lists the policy names attached to target, ordered
+	// by name.
+	AttachedPolicies(target string, p Page) ([]string, string, error)
+	// PolicyTargets lists the targets a policy is attached to, ordered.
+	PolicyTargets(policyName string, p Page) ([]string, string, error)
+
+	// Things.
+
+	// Thing returns the thing with this name, or ErrNotFound.
+	Thing(name string) (Thing, error)
+	// InsertThing adds t; ErrExists if the name is taken.
+	InsertThing(t Thing) error
+	// UpdateThing replaces TypeName, Attributes, Version, UpdatedAt of an
+	// existing thing; ErrNotFound if none.
+	UpdateThing(t Thing) error
+	// DeleteThing removes it; ErrNotFound if none.
+	DeleteThing(name string) error
+	// ListThings returns things ordered by name that pass the filter.
+	ListThings(f ThingFilter, p Page) ([]Thing, string, error)
+
+	// Thing principals: certificates (by ARN) and other principals attached
+	// to things.
+
+	// AttachThingPrincipal records it; attaching twice updates the type.
+	// ErrNotFound if the thing does not exist. DeleteThing removes the
+	// thing's attachments too.
+	AttachThingPrincipal(a ThingPrincipal) error
+	// DetachThingPrincipal removes it; ErrNotFound if it was not attached.
+	DetachThingPrincipal(thingName, principal string) error
+	// ThingPrincipals lists the principals of a thing, ordered.
+	ThingPrincipals(thingName string, p Page) ([]ThingPrincipal, string, error)
+	// PrincipalThings lists the things a principal is attached to, ordered
+	// by thing name.
+	PrincipalThings(principal string, p Page) ([]ThingPrincipal, string, error)
+
+	// Access keys (SigV4 credentials of users, including the admin).
+
+	// AccessKey returns the key with this id, or ErrNotFound.
+	AccessKey(id string) (AccessKey, error)
+	// InsertAccessKey adds k; ErrExists if the id is taken.
+	InsertAccessKey(k AccessKey) error
+	// UpdateAccessKey replaces Status and LastUsedAt; ErrNotFound if none.
+	UpdateAccessKey(k AccessKey) error
+	// DeleteAccessKey removes it; ErrNotFound if none.
+	DeleteAccessKey(id string) error
+	// ListAccessKeys lists the keys of one user (all users when userName is
+	// empty), ordered by id.
+	ListAccessKeys(userName string, p Page) ([]AccessKey, string, error)
+}
+
+// Page selects one page of a listing. Limit <= 0 means the implementation's
+// default (100); After is the opaque cursor returned as the previous page's
+// next cursor ("" for the first page). A returned next cursor of "" means
+// there are no more rows.
+type Page struct {
+	After string
+	Limit int
+}
+
+// Certificate is a device (or CA-signed, or self-signed) client certificate
+// known to moat. Its ID is the lowercase hex SHA-256 of the DER encoding, as
+// AWS IoT computes it. Private keys are never stored.
+type Certificate struct {
+	ID              string
+	PEM             string // the certificate, PEM-encoded
+	Status          string // ACTIVE, INACTIVE, REVOKED, PENDING_TRANSFER, REGISTER_INACTIVE, PENDING_ACTIVATION
+	CACertificateID string // "" when not issued by a registered CA
+	Mode            string // DEFAULT or SNI_ONLY
+	NotBefore       time.Time
+	NotAfter        time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	GenerationID    string // changes on every update (AWS generationId)
+	CustomerVersion int64  // starts at 1, +1 on every update
+}
+
+// Policy is an IoT policy; its documents live in versions.
+type Policy struct {
+	Name             string
+	DefaultVersionID int
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	GenerationID     string
+}
+
+// PolicyVersion is one immutable version of a policy document.
+type PolicyVersion struct {
+	PolicyName string
+	VersionID  int // 1, 2, ... never reused within a policy's life
+	Document   string
+	CreatedAt  time.Time
+}
+
+// Thing is a registry entry.
+type Thing struct {
+	Name       string
+	ID         string // UUID, assigned at creation
+	TypeName   string // "" when untyped
+	Attributes map[string]string
+	Version    int64 // starts at 1, +1 on every update
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// ThingFilter narrows ListThings. Zero values mean no filter: with
+// AttributeName set and AttributeValue "" (exact), things that have the
+// attribute with any value match. Filters combine with AND.
+type ThingFilter struct {
+	AttributeName  string
+	AttributeValue string
+	// AttributePrefix makes AttributeValue a prefix match.
+	AttributePrefix bool
+	TypeName        string
+}
+
+// ThingPrincipal is one principal attached to one thing.
+type ThingPrincipal struct {
+	ThingName string
+	Principal string // certificate ARN, Cognito identity id, ...
+	Type      string // EXCLUSIVE_THING or NON_EXCLUSIVE_THING
+	CreatedAt time.Time
+}
+
+// AccessKey is a SigV4 credential. The secret is needed to verify
+// signatures, so it is stored; the data dir is 0700 and the database 0600.
+type AccessKey struct {
+	ID         string // AKIA + 16 base32 characters
+	Secret     string // 40 characters; never logged
+	UserName   string // "admin" for the bootstrap administrator
+	Status     string // Active or Inactive
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never used
+}
