@@ -9,6 +9,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/store"
 )
 
 // Request is what a handler gets.
@@ -177,6 +179,9 @@ func (rt *Router) finish(w http.ResponseWriter, r *http.Request, op, id string, 
 }
 
 func (rt *Router) finishAs(w http.ResponseWriter, r *http.Request, op, id string, start time.Time, p auth.Principal, err error) {
+	if errors.Is(err, store.ErrInvalidCursor) {
+		err = &awsapi.Error{Code: awsapi.InvalidRequest, Message: "The pagination token (nextToken or marker) is not valid.", Cause: err}
+	}
 	e := awsapi.From(err)
 	awsapi.WriteError(w, e)
 	name := op

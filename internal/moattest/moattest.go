@@ -100,7 +100,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // HTTPClient trusts the server's root CA and presents certs, if any.
 func (s *Server) HTTPClient(certs ...tls.Certificate) *http.Client {
 	return &http.Client{
-		Timeout: 30 * time.Second,
+		Timeout:   30 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.RootCAs, Certificates: certs, MinVersion: tls.VersionTLS12}},
 	}
 }

@@ -22,9 +22,13 @@ var (
 	// thingName, thingTypeName, thingGroupName: [a-zA-Z0-9:_-]+, 1-128.
 	thingRule = rule{1, 128, func(r rune) bool { return alnum(r) || r == ':' || r == '_' || r == '-' }, "[a-zA-Z0-9:_-]+"}
 	// policyName: [\w+=,.@-]+, 1-128.
-	policyRule = rule{1, 128, func(r rune) bool { return alnum(r) || r == '_' || r == '+' || r == '=' || r == ',' || r == '.' || r == '@' || r == '-' }, `[\w+=,.@-]+`}
+	policyRule = rule{1, 128, func(r rune) bool {
+		return alnum(r) || r == '_' || r == '+' || r == '=' || r == ',' || r == '.' || r == '@' || r == '-'
+	}, `[\w+=,.@-]+`}
 	// attribute name: [a-zA-Z0-9_.,@/:#-]+, 1-128.
-	attrNameRule = rule{1, 128, func(r rune) bool { return alnum(r) || r == '_' || r == '.' || r == ',' || r == '@' || r == '/' || r == ':' || r == '#' || r == '-' }, "[a-zA-Z0-9_.,@/:#-]+"}
+	attrNameRule = rule{1, 128, func(r rune) bool {
+		return alnum(r) || r == '_' || r == '.' || r == ',' || r == '@' || r == '/' || r == ':' || r == '#' || r == '-'
+	}, "[a-zA-Z0-9_.,@/:#-]+"}
 	// attribute value: [a-zA-Z0-9_.,@/:#=\[\]-]*, 0-800.
 	attrValueRule = rule{0, 800, func(r rune) bool {
 		return alnum(r) || r == '_' || r == '.' || r == ',' || r == '@' || r == '/' || r == ':' || r == '#' || r == '=' || r == '[' || r == ']' || r == '-'

@@ -150,13 +150,16 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.auth = auth.New(st, s.cfg.Region)
 
+	if err := s.bind(); err != nil {
+		return err
+	}
 	arns := arn.Builder{Region: s.cfg.Region, Account: s.cfg.AccountID}
 	ctl := &control.API{
 		Registry:  registry.New(st, arns),
 		Certs:     certs.New(st, authority, arns),
 		Policies:  policies.New(st, arns),
 		ARNs:      arns,
-		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.cfg.MQTTAddr, s.cfg.HTTPSAddr),
+		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.cfg.MQTTAddr, s.HTTPSAddr),
 	}
 	router := api.NewRouter(api.Options{MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log, Registerer: s.reg},
 		api.Group{
@@ -170,9 +173,7 @@ func (s *Server) Start(ctx context.Context) error {
 	router.Handle("GET /health", http.HandlerFunc(s.health))
 	router.Handle("GET /metrics", s.adminOnlyHTTP(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
 
-	if err := s.listen(router); err != nil {
-		return err
-	}
+	s.serveAll(router)
 	s.ready.Store(true)
 	s.banner(credsPath, keyID, created)
 	return nil
@@ -211,22 +212,15 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 }
 
-func (s *Server) listen(h http.Handler) error {
-	tlsCfg := s.pki.BaseTLSConfig()
+// bind opens every listener, so that their addresses are known before the
+// surfaces are built and nothing is served until all are bound.
+func (s *Server) bind() error {
 	ln, err := net.Listen("tcp", s.cfg.HTTPSAddr)
 	if err != nil {
 		return fmt.Errorf("https listener %s: %w", s.cfg.HTTPSAddr, err)
 	}
 	s.httpsLn = ln
 	s.HTTPSAddr = ln.Addr().String()
-	s.https = &http.Server{
-		Handler:           h,
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout,
-		MaxHeaderBytes:    s.cfg.Limits.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return context.Background() },
-	}
 	if s.cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
 		if err != nil {
@@ -234,18 +228,29 @@ func (s *Server) listen(h http.Handler) error {
 		}
 		s.metricsLn = mln
 		s.MetricsAddr = mln.Addr().String()
+	}
+	return nil
+}
+
+// serveAll starts serving on the bound listeners.
+func (s *Server) serveAll(h http.Handler) {
+	tlsCfg := s.pki.BaseTLSConfig()
+	s.https = &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout,
+		MaxHeaderBytes:    s.cfg.Limits.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	go s.serve("https", func() error { return s.https.Serve(tls.NewListener(s.httpsLn, tlsCfg)) })
+	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves", "iot control plane, /health, /metrics")
+	if s.metricsLn != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout}
-	}
-	// Every listener is bound: start serving.
-	go s.serve("https", func() error { return s.https.Serve(tls.NewListener(ln, tlsCfg)) })
-	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves", "iot control plane, /health, /metrics")
-	if s.metrics != nil {
 		go s.serve("metrics", func() error { return s.metrics.Serve(s.metricsLn) })
 		s.log.Info("listening", "listener", "metrics", "addr", s.MetricsAddr, "serves", "/metrics (plain HTTP, no authentication)")
 	}
-	return nil
 }
 
 func (s *Server) serve(name string, f func() error) {

@@ -99,3 +99,15 @@ func TestUnsigned(t *testing.T) {
 		t.Fatalf("unsigned request = %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"))
 	}
 }
+
+// TestBadCursor checks a forged pagination token is an
+// InvalidRequestException, not an internal failure.
+func TestBadCursor(t *testing.T) {
+	srv := moattest.Start(t)
+	for _, p := range []string{"/things?nextToken=garbage!", "/certificates?marker=garbage!", "/policies?marker=%00%01"} {
+		resp, body := srv.Do(t, "GET", p, nil, "iot", nil)
+		if resp.StatusCode != 400 || resp.Header.Get("X-Amzn-ErrorType") != "InvalidRequestException" {
+			t.Fatalf("GET %s = %d %s", p, resp.StatusCode, body)
+		}
+	}
+}
