@@ -9,6 +9,7 @@ package auth
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 
@@ -50,6 +51,7 @@ type Principal struct {
 	// Certificate principals.
 	CertificateID  string
 	CertificateARN string
+	Certificate    *x509.Certificate
 }
 
 // IsAdmin reports whether p is the bootstrap administrator, who may do
@@ -69,14 +71,19 @@ func (p Principal) String() string {
 
 // Authenticator authenticates requests against the store.
 type Authenticator struct {
-	st     store.Store
-	region string
+	st      store.Store
+	region  string
+	account string
 }
 
-// New returns an authenticator. region, if set, is the only region a
-// SigV4 credential scope may name.
-func New(st store.Store, region string) *Authenticator {
-	return &Authenticator{st: st, region: region}
+// New returns an authenticator for one region and account. The region is
+// the only one a SigV4 credential scope may name.
+func New(st store.Store, region, account string) *Authenticator {
+	return &Authenticator{st: st, region: region, account: account}
+}
+
+func (a *Authenticator) arnOf(certID string) string {
+	return "arn:aws:iot:" + a.region + ":" + a.account + ":cert/" + certID
 }
 
 // keyLookup resolves an access key id to its secret.

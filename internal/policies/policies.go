@@ -37,6 +37,8 @@ type Service struct {
 	// principal is allowed (a new default version, a detach, a delete),
 	// outside the transaction, with the policy name.
 	OnChange func(policyName string)
+
+	cache compiledCache
 }
 
 // New returns a policy service.
@@ -164,6 +166,9 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		}
 		return tx.DeletePolicy(name)
 	})
+	if err == nil {
+		s.forget(name)
+	}
 	if err == nil && s.OnChange != nil {
 		s.OnChange(name)
 	}
@@ -312,7 +317,7 @@ func (s *Service) DeleteVersion(ctx context.Context, name, versionID string) err
 	if err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	err = s.st.Update(ctx, func(tx store.Tx) error {
 		p, err := getPolicy(tx, name)
 		if err != nil {
 			return err
@@ -325,4 +330,10 @@ func (s *Service) DeleteVersion(ctx context.Context, name, versionID string) err
 		}
 		return tx.DeletePolicyVersion(name, id)
 	})
+	if err == nil {
+		// A later version may reuse the id (ids are max+1): drop the
+		// compiled copy.
+		s.forget(name)
+	}
+	return err
 }

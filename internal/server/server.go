@@ -28,11 +28,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/moat-iot/moat/internal/access"
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/api/control"
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/broker"
 	"github.com/moat-iot/moat/internal/certs"
 	"github.com/moat-iot/moat/internal/config"
 	"github.com/moat-iot/moat/internal/pki"
@@ -60,6 +62,8 @@ type Server struct {
 
 	httpsLn   net.Listener
 	metricsLn net.Listener
+	mqttLn    net.Listener
+	broker    *broker.Broker
 	https     *http.Server
 	metrics   *http.Server
 
@@ -69,6 +73,7 @@ type Server struct {
 	// Addrs are the bound listener addresses, known after Start.
 	HTTPSAddr   string
 	MetricsAddr string
+	MQTTAddr    string
 }
 
 // New prepares a server from a validated config. It opens nothing yet.
@@ -148,18 +153,30 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("admin credentials: %w", err)
 	}
-	s.auth = auth.New(st, s.cfg.Region)
+	s.auth = auth.New(st, s.cfg.Region, s.cfg.AccountID)
 
 	if err := s.bind(); err != nil {
 		return err
 	}
 	arns := arn.Builder{Region: s.cfg.Region, Account: s.cfg.AccountID}
+	reg := registry.New(st, arns)
+	pols := policies.New(st, arns)
 	ctl := &control.API{
-		Registry:  registry.New(st, arns),
+		Registry:  reg,
 		Certs:     certs.New(st, authority, arns),
-		Policies:  policies.New(st, arns),
+		Policies:  pols,
 		ARNs:      arns,
-		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.cfg.MQTTAddr, s.HTTPSAddr),
+		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.MQTTAddr, s.HTTPSAddr),
+	}
+	s.broker, err = broker.New(broker.Options{
+		Limits:     broker.DefaultLimits(),
+		Gate:       &access.Gate{Auth: s.auth, Registry: reg, Policies: pols, ARNs: arns, Log: s.log},
+		Logger:     s.log,
+		Retained:   broker.StoreRetained{Store: st},
+		Registerer: s.reg,
+	})
+	if err != nil {
+		return fmt.Errorf("broker: %w", err)
 	}
 	router := api.NewRouter(api.Options{MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log, Registerer: s.reg},
 		api.Group{
@@ -173,7 +190,9 @@ func (s *Server) Start(ctx context.Context) error {
 	router.Handle("GET /health", http.HandlerFunc(s.health))
 	router.Handle("GET /metrics", s.adminOnlyHTTP(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
 
-	s.serveAll(router)
+	if err := s.serveAll(router); err != nil {
+		return err
+	}
 	s.ready.Store(true)
 	s.banner(credsPath, keyID, created)
 	return nil
@@ -221,6 +240,12 @@ func (s *Server) bind() error {
 	}
 	s.httpsLn = ln
 	s.HTTPSAddr = ln.Addr().String()
+	mqttLn, err := net.Listen("tcp", s.cfg.MQTTAddr)
+	if err != nil {
+		return fmt.Errorf("mqtt listener %s: %w", s.cfg.MQTTAddr, err)
+	}
+	s.mqttLn = mqttLn
+	s.MQTTAddr = mqttLn.Addr().String()
 	if s.cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
 		if err != nil {
@@ -233,7 +258,7 @@ func (s *Server) bind() error {
 }
 
 // serveAll starts serving on the bound listeners.
-func (s *Server) serveAll(h http.Handler) {
+func (s *Server) serveAll(h http.Handler) error {
 	tlsCfg := s.pki.BaseTLSConfig()
 	s.https = &http.Server{
 		Handler:           h,
@@ -244,6 +269,12 @@ func (s *Server) serveAll(h http.Handler) {
 	}
 	go s.serve("https", func() error { return s.https.Serve(tls.NewListener(s.httpsLn, tlsCfg)) })
 	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves", "iot control plane, /health, /metrics")
+	mqttTLS, err := s.pki.ServerTLSConfig(tls.RequireAnyClientCert, nil)
+	if err != nil {
+		return err
+	}
+	go s.serve("mqtt", func() error { return s.broker.Serve(s.mqttLn, mqttTLS) })
+	s.log.Info("listening", "listener", "mqtt", "addr", s.MQTTAddr, "serves", "MQTT 3.1.1 and 5 over TLS, client certificates required")
 	if s.metricsLn != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
@@ -251,6 +282,7 @@ func (s *Server) serveAll(h http.Handler) {
 		go s.serve("metrics", func() error { return s.metrics.Serve(s.metricsLn) })
 		s.log.Info("listening", "listener", "metrics", "addr", s.MetricsAddr, "serves", "/metrics (plain HTTP, no authentication)")
 	}
+	return nil
 }
 
 func (s *Server) serve(name string, f func() error) {
@@ -272,6 +304,11 @@ func (s *Server) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
 	defer cancel()
 	var errs []error
+	if s.broker != nil {
+		if err := s.broker.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt: %w", err))
+		}
+	}
 	for _, hs := range []*http.Server{s.https, s.metrics} {
 		if hs != nil {
 			if err := hs.Shutdown(ctx); err != nil {
@@ -290,7 +327,7 @@ func (s *Server) stop() error {
 
 // closeAll releases what a failed Start opened.
 func (s *Server) closeAll() {
-	for _, ln := range []net.Listener{s.httpsLn, s.metricsLn} {
+	for _, ln := range []net.Listener{s.httpsLn, s.metricsLn, s.mqttLn} {
 		if ln != nil {
 			_ = ln.Close()
 		}

@@ -1,6 +1,7 @@
 // Package store is moat's durable state: the registry, certificates,
-// policies, attachments and access keys (and, as later components land,
-// shadows, rules, retained messages and persistent sessions).
+// policies, attachments, access keys, MQTT retained messages and persistent
+// sessions with their message queues (and, as later components land,
+// shadows and rules).
 //
 // The model: a Store runs functions inside transactions. View runs a
 // read-only transaction; Update runs a read-write one. Every mutation that an
@@ -162,6 +163,53 @@ type Tx interface {
 	// ListAccessKeys lists the keys of one user (all users when userName is
 	// empty), ordered by id.
 	ListAccessKeys(userName string, p Page) ([]AccessKey, string, error)
+
+	// Retained messages (MQTT), one per topic.
+
+	// Retained returns the retained message of a topic, or ErrNotFound.
+	Retained(topic string) (Retained, error)
+	// PutRetained inserts or replaces the retained message of r.Topic.
+	PutRetained(r Retained) error
+	// DeleteRetained removes it; ErrNotFound if there was none.
+	DeleteRetained(topic string) error
+	// ListRetained returns retained messages ordered by topic (byte-wise),
+	// expired ones included: expiry is the caller's to enforce.
+	ListRetained(p Page) ([]Retained, string, error)
+
+	// Persistent MQTT sessions: the session's state, its subscriptions
+	// (inside Session) and its queue of QoS 1/2 messages not yet
+	// acknowledged by the client.
+
+	// Session returns a session, or ErrNotFound.
+	Session(clientID string) (Session, error)
+	// PutSession inserts or replaces a session's state (every field of s);
+	// replacing keeps the session's queue and its Seq counter.
+	PutSession(s Session) error
+	// DeleteSession removes a session and its whole queue; ErrNotFound if
+	// there was none.
+	DeleteSession(clientID string) error
+	// ListSessions returns sessions ordered by client id.
+	ListSessions(p Page) ([]Session, string, error)
+	// EnqueueMessages appends messages (to one or several sessions) to
+	// their sessions' queues and returns copies with Seq assigned; ms is not
+	// modified and its Seq fields are ignored. Seqs start at 1 for a new
+	// session and increase per session in the order of ms; a Seq is never
+	// reused while the session exists, whatever is deleted and across
+	// restarts. (A session deleted and created again starts again at 1.)
+	// ErrNotFound if a session does not exist; then nothing is queued.
+	EnqueueMessages(ms []QueuedMessage) ([]QueuedMessage, error)
+	// UpdateQueuedMessage replaces PacketID and Sent of a queued message
+	// (when it is sent or its packet id changes); ErrNotFound if gone.
+	UpdateQueuedMessage(m QueuedMessage) error
+	// DeleteQueuedMessages removes messages of one session by Seq (the
+	// client acknowledged them, or they expired); missing ones are ignored.
+	DeleteQueuedMessages(clientID string, seqs []int64) error
+	// QueuedMessages returns up to limit messages of a session with Seq >
+	// after, in Seq order; limit <= 0 means 100, and implementations may
+	// return fewer than limit (at most 1000), so page with after = the last
+	// Seq until a page comes back empty. A missing session has no messages
+	// (no error).
+	QueuedMessages(clientID string, after int64, limit int) ([]QueuedMessage, error)
 }
 
 // Page selects one page of a listing. Limit <= 0 means the implementation's
@@ -246,4 +294,75 @@ type AccessKey struct {
 	Status     string // Active or Inactive
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero: never used
+}
+
+// Retained is an MQTT retained message.
+//
+// Byte fields (Payload and Properties here, Session.Will,
+// QueuedMessage.Payload and Properties) are stored byte for byte, NUL bytes
+// and invalid UTF-8 included; an empty value (nil or not) reads back as nil.
+type Retained struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+	// Properties are the MQTT 5 publish properties to deliver with the
+	// message (payload format, content type, user properties, ...),
+	// encoded by the broker; opaque to the store.
+	Properties []byte
+	UpdatedAt  time.Time
+	// ExpiresAt is when the message expires (MQTT 5 message expiry); zero
+	// means never.
+	ExpiresAt time.Time
+}
+
+// Session is a persistent MQTT session: what survives its connection.
+type Session struct {
+	ClientID string
+	// ProtocolVersion is 4 (3.1.1) or 5 of the last connection.
+	ProtocolVersion byte
+	// ExpiryInterval is how long the session outlives its connection, in
+	// seconds.
+	ExpiryInterval uint32
+	// DisconnectedAt is when its last connection ended; zero while
+	// connected.
+	DisconnectedAt time.Time
+	// CertificateID is the certificate of the last connection.
+	CertificateID string
+	Subscriptions []Subscription
+	// Will, if set, is the will message to publish when the session ends
+	// or the will delay passes (encoded by the broker; opaque).
+	Will      []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Subscription is one topic filter of a session.
+type Subscription struct {
+	Filter            string
+	QoS               byte
+	NoLocal           bool
+	RetainAsPublished bool
+	RetainHandling    byte
+	// Identifier is the MQTT 5 subscription identifier; 0 means none.
+	Identifier uint32
+}
+
+// QueuedMessage is a QoS 1/2 message owed to a persistent session.
+type QueuedMessage struct {
+	ClientID string
+	Seq      int64 // assigned by EnqueueMessages
+	Topic    string
+	Payload  []byte
+	QoS      byte
+	Retain   bool
+	// Properties are the MQTT 5 publish properties (opaque).
+	Properties []byte
+	// PacketID is the packet identifier it was last sent with; 0 if not
+	// sent yet.
+	PacketID uint16
+	// Sent is true once it was sent (QoS 2: once PUBREC arrived, the
+	// message is released and Sent marks the PUBREL state).
+	Sent      bool
+	ExpiresAt time.Time // zero: never
+	CreatedAt time.Time
 }

@@ -61,4 +61,25 @@
 //
 // Listings page by key: the cursor is the base64url encoding of the last
 // row's ordering key, so pages stay correct while rows are inserted.
+//
+// # MQTT state (migration 2)
+//
+// retained (one row per topic), sessions (one row per client id, its
+// subscriptions a JSON array: a session is always read and written whole)
+// and session_queue (one row per QoS 1/2 message owed, keyed by (client_id,
+// seq), deleted with its session by ON DELETE CASCADE). Payloads,
+// properties and wills are BYTEA columns holding BLOBs. A session's next
+// Seq is next_seq on its row: EnqueueMessages reserves a block with one
+// UPDATE ... RETURNING per session, so Seqs are never reused while the
+// session lives, and a rolled-back Update gives its reservation back
+// without anyone having seen it.
+//
+// # Statement cache
+//
+// The driver parses a statement's SQL on every Exec. The hot MQTT writes
+// (EnqueueMessages, DeleteQueuedMessages, PutRetained, PutSession) go
+// through a small cache of statements prepared once per transaction, which
+// on the writer is one group-commit batch: in a busy batch each is parsed
+// once and run many times (about 1.5x the enqueue rate of unprepared
+// statements).
 package sqlite

@@ -60,11 +60,36 @@ func TestHelperWriter(t *testing.T) {
 // TestStore_DurableUnderKill checks that every Update acknowledged to a
 // process survives SIGKILL of that process.
 func TestStore_DurableUnderKill(t *testing.T) {
+	path, names := killAfterAcks(t, "TestHelperWriter", 200)
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("reopen after kill: %v", err)
+	}
+	defer s.Close()
+	err = s.View(context.Background(), func(tx store.Tx) error {
+		for _, name := range names {
+			if _, err := tx.Thing(name); err != nil {
+				return fmt.Errorf("acknowledged %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d acknowledged updates survived SIGKILL", len(names))
+}
+
+// killAfterAcks runs the helper test in a child process writing to a new
+// database, waits until it has printed n "ack ..." lines, kills it with
+// SIGKILL and returns the database path and every acknowledged name.
+func killAfterAcks(t *testing.T, helper string, n int) (string, []string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("spawns a child process")
 	}
 	path := t.TempDir() + "/moat.db"
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriter$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnv+"="+path)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -94,14 +119,14 @@ func TestStore_DurableUnderKill(t *testing.T) {
 wait:
 	for {
 		select {
-		case n := <-got:
-			if n >= 200 {
+		case k := <-got:
+			if k >= n {
 				break wait
 			}
 		case <-deadline:
 			cmd.Process.Kill()
 			cmd.Wait()
-			t.Fatal("the helper did not acknowledge 200 updates in 30 s")
+			t.Fatalf("%s did not acknowledge %d updates in 30 s", helper, n)
 		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -109,22 +134,5 @@ wait:
 	}
 	names := <-acked // stdout closes when the child dies
 	cmd.Wait()
-
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatalf("reopen after kill: %v", err)
-	}
-	defer s.Close()
-	err = s.View(context.Background(), func(tx store.Tx) error {
-		for _, name := range names {
-			if _, err := tx.Thing(name); err != nil {
-				return fmt.Errorf("acknowledged %s: %w", name, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d acknowledged updates survived SIGKILL", len(names))
+	return path, names
 }

@@ -99,6 +99,52 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX access_keys_user ON access_keys (user_name, id)`,
 	}},
+	{2, "mqtt", []string{
+		// Binary columns are BYTEA, PostgreSQL's binary type. In SQLite the
+		// name gives the column NUMERIC affinity, which never converts a
+		// BLOB value, and every value is bound as a non-nil []byte, so
+		// each is stored as a BLOB, byte for byte.
+		`CREATE TABLE retained (
+			topic      TEXT PRIMARY KEY,
+			payload    BYTEA NOT NULL,
+			qos        INTEGER NOT NULL,
+			properties BYTEA NOT NULL,
+			updated_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+
+		// next_seq is the Seq the session's next queued message gets; it
+		// only grows, so a Seq is never reused while the row lives.
+		// subscriptions is a JSON array (see sessions.go).
+		`CREATE TABLE sessions (
+			client_id        TEXT PRIMARY KEY,
+			protocol_version INTEGER NOT NULL,
+			expiry_interval  BIGINT NOT NULL,
+			disconnected_at  BIGINT NOT NULL,
+			certificate_id   TEXT NOT NULL,
+			subscriptions    TEXT NOT NULL,
+			will             BYTEA NOT NULL,
+			next_seq         BIGINT NOT NULL,
+			created_at       BIGINT NOT NULL,
+			updated_at       BIGINT NOT NULL
+		)`,
+		// retain and sent are 0 or 1 (INTEGER, not BOOLEAN: SQLite has no
+		// boolean type and the Go code converts either way).
+		`CREATE TABLE session_queue (
+			client_id  TEXT NOT NULL REFERENCES sessions (client_id) ON DELETE CASCADE,
+			seq        BIGINT NOT NULL,
+			topic      TEXT NOT NULL,
+			payload    BYTEA NOT NULL,
+			qos        INTEGER NOT NULL,
+			retain     INTEGER NOT NULL,
+			properties BYTEA NOT NULL,
+			packet_id  INTEGER NOT NULL,
+			sent       INTEGER NOT NULL,
+			expires_at BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			PRIMARY KEY (client_id, seq)
+		)`,
+	}},
 }
 
 // schemaVersion is the version this code writes and understands.
@@ -106,7 +152,12 @@ func schemaVersion() int { return migrations[len(migrations)-1].version }
 
 // migrate brings the database up to schemaVersion in one transaction, or
 // fails with ErrSchemaTooNew if it is already past it. It is idempotent.
-func migrate(conn *sql.Conn) (err error) {
+func migrate(conn *sql.Conn) error { return migrateSteps(conn, migrations) }
+
+// migrateSteps applies the steps of ms that the database lacks; the last
+// one is the version this code knows. Tests pass a prefix of migrations to
+// make a database of an older release.
+func migrateSteps(conn *sql.Conn, ms []migration) (err error) {
 	ctx := context.Background()
 	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE: one migrator at a time
 	if err != nil {
@@ -128,11 +179,12 @@ func migrate(conn *sql.Conn) (err error) {
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
 		return fmt.Errorf("sqlite migrate: %w", err)
 	}
-	if cur > schemaVersion() {
-		return fmt.Errorf("%w: database has version %d, this code knows up to %d", ErrSchemaTooNew, cur, schemaVersion())
+	known := ms[len(ms)-1].version
+	if cur > known {
+		return fmt.Errorf("%w: database has version %d, this code knows up to %d", ErrSchemaTooNew, cur, known)
 	}
 	now := time.Now().UnixMicro()
-	for _, m := range migrations {
+	for _, m := range ms {
 		if m.version <= cur {
 			continue
 		}

@@ -26,6 +26,12 @@ func TestQueryPlans(t *testing.T) {
 		{"attached policies", `SELECT policy_name FROM policy_targets WHERE target = ? AND policy_name > ? ORDER BY policy_name LIMIT ?`, []any{"a", "", 10}, true},
 		{"principal things", `SELECT thing_name FROM thing_principals WHERE principal = ? AND thing_name > ? ORDER BY thing_name LIMIT ?`, []any{"a", "", 10}, true},
 		{"access keys by user", `SELECT id FROM access_keys WHERE id > ? AND user_name = ? ORDER BY id LIMIT ?`, []any{"", "a", 10}, true},
+		{"retained", `SELECT ` + retainedCols + ` FROM retained WHERE topic > ? ORDER BY topic LIMIT ?`, []any{"", 10}, true},
+		{"sessions", `SELECT ` + sessionCols + ` FROM sessions WHERE client_id > ? ORDER BY client_id LIMIT ?`, []any{"", 10}, true},
+		{"queued messages", queuedSQL, []any{"c", 0, 10}, true},
+		{"reserve seqs", reserveSeqsSQL, []any{1, "c"}, true},
+		{"dequeue", dequeueSQL, []any{"c", 1}, true},
+		{"delete session queue", `DELETE FROM session_queue WHERE client_id = ?`, []any{"c"}, true},
 	}
 	for _, tc := range []struct {
 		name  string

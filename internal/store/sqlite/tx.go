@@ -34,6 +34,47 @@ type tx struct {
 	ctx   context.Context
 	q     execer
 	write bool
+	// stmts caches the hot statements (see prepared) for the life of the
+	// transaction: on the writer, one group-commit batch.
+	stmts map[string]*sql.Stmt
+}
+
+// prepared returns query prepared in this transaction, preparing it on its
+// first use. Without it, every Exec and Query parses its SQL again (the
+// driver prepares, runs and finalizes each statement); with it, the
+// statements that run many times per batch (EnqueueMessages' insert, the
+// per-seq delete of DeleteQueuedMessages) are parsed once per batch.
+// database/sql closes the statements when the transaction ends. Use it
+// only for a fixed set of query strings: the cache is unbounded.
+func (t *tx) prepared(op, query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.q.PrepareContext(t.ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("%s: prepare: %w", op, err)
+	}
+	if t.stmts == nil {
+		t.stmts = make(map[string]*sql.Stmt)
+	}
+	t.stmts[query] = st
+	return st, nil
+}
+
+// execPrepared is exec through the statement cache.
+func (t *tx) execPrepared(op, query string, args ...any) (sql.Result, error) {
+	if !t.write {
+		return nil, fmt.Errorf("%s: %w", op, errReadOnly)
+	}
+	st, err := t.prepared(op, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.ExecContext(t.ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, mapErr(err))
+	}
+	return res, nil
 }
 
 func (t *tx) exec(op, query string, args ...any) (sql.Result, error) {
@@ -110,8 +151,10 @@ func limit(p store.Page) int {
 // and ARNs, none of which allow it). The tag catches a cursor from another
 // kind of listing.
 const (
-	curName = "n" // a single name or id
-	curCert = "c" // created_at micros, id
+	curName     = "n" // a single name or id
+	curCert     = "c" // created_at micros, id
+	curRetained = "r" // a retained message's topic
+	curSession  = "s" // a session's client id
 )
 
 func encodeCursor(kind string, parts ...string) string {
@@ -137,7 +180,12 @@ func decodeCursor(c, kind string, n int) (parts []string, ok bool, err error) {
 
 // nameCursor decodes a single-key cursor.
 func nameCursor(op, c string) (string, bool, error) {
-	parts, ok, err := decodeCursor(c, curName, 1)
+	return keyCursor(op, c, curName)
+}
+
+// keyCursor decodes a single-key cursor of this kind.
+func keyCursor(op, c, kind string) (string, bool, error) {
+	parts, ok, err := decodeCursor(c, kind, 1)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)
 	}

@@ -188,6 +188,33 @@ func testInvalidCursor(t *testing.T, s store.Store) {
 		wantErr(t, "attached policies", err, store.ErrInvalidCursor)
 		_, _, err = tx.ThingPrincipals("x", bad)
 		wantErr(t, "thing principals", err, store.ErrInvalidCursor)
+		_, _, err = tx.ListRetained(bad)
+		wantErr(t, "retained", err, store.ErrInvalidCursor)
+		_, _, err = tx.ListSessions(bad)
+		wantErr(t, "sessions", err, store.ErrInvalidCursor)
+		return nil
+	})
+	// A cursor of one MQTT listing is not a cursor of the other.
+	update(t, s, func(tx store.Tx) error {
+		for i := range 2 {
+			if err := tx.PutSession(store.Session{ClientID: name("c", i)}); err != nil {
+				return err
+			}
+			if err := tx.PutRetained(store.Retained{Topic: name("t", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx store.Tx) error {
+		_, next, err := tx.ListSessions(store.Page{Limit: 1})
+		wantErr(t, "sessions page", err, nil)
+		_, _, err = tx.ListRetained(store.Page{After: next})
+		wantErr(t, "sessions cursor to retained", err, store.ErrInvalidCursor)
+		_, next, err = tx.ListRetained(store.Page{Limit: 1})
+		wantErr(t, "retained page", err, nil)
+		_, _, err = tx.ListSessions(store.Page{After: next})
+		wantErr(t, "retained cursor to sessions", err, store.ErrInvalidCursor)
 		return nil
 	})
 }

@@ -59,6 +59,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"Close":                   testClose,
 		"CloseFinishesQueued":     testCloseFinishesQueued,
 		"ConcurrentViewAndUpdate": testConcurrentViewAndUpdate,
+		"Retained":                testRetained,
+		"ListRetained":            testListRetained,
+		"Sessions":                testSessions,
+		"ListSessions":            testListSessions,
+		"Queue":                   testQueue,
+		"QueueMissingSession":     testQueueMissingSession,
+		"QueueConcurrent":         testQueueConcurrent,
+		"DeleteSessionQueue":      testDeleteSessionQueue,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {

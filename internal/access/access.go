@@ -1,0 +1,152 @@
+// Package access decides what a connected device may do. On CONNECT it
+// authenticates the device (internal/auth), resolves its thing
+// (internal/registry) and the policies attached to it (internal/policies),
+// binds the policy variables once for the connection, and checks
+// iot:Connect. Afterwards it answers each publish, subscribe and receive
+// from a per-connection decision cache, evaluating the compiled policies
+// (internal/policy) only on a miss.
+//
+// The decisions themselves are internal/policy's: this package only
+// gathers what they depend on.
+package access
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/moat-iot/moat/internal/arn"
+	"github.com/moat-iot/moat/internal/auth"
+	"github.com/moat-iot/moat/internal/broker"
+	"github.com/moat-iot/moat/internal/mqtt/packet"
+	"github.com/moat-iot/moat/internal/policies"
+	"github.com/moat-iot/moat/internal/policy"
+	"github.com/moat-iot/moat/internal/registry"
+)
+
+// Gate implements broker.Gate over moat's services.
+type Gate struct {
+	Auth     *auth.Authenticator
+	Registry *registry.Service
+	Policies *policies.Service
+	ARNs     arn.Builder
+	Log      *slog.Logger
+}
+
+var _ broker.Gate = (*Gate)(nil)
+
+// Admit authenticates the client certificate and checks iot:Connect.
+func (g *Gate) Admit(ctx context.Context, info broker.ConnInfo) (broker.Permissions, *broker.Refusal) {
+	p, err := g.Auth.Certificate(ctx, info.PeerCertificates)
+	if err != nil {
+		switch {
+		case errors.Is(err, auth.ErrNoCertificate), errors.Is(err, auth.ErrUnknownCertificate),
+			errors.Is(err, auth.ErrCertificateNotActive), errors.Is(err, auth.ErrCertificateExpired):
+			return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: err.Error()}
+		}
+		g.log().Error("mqtt authentication failed", "client_id", info.ClientID, "err", err)
+		return nil, &broker.Refusal{Code: packet.ServerUnavailable, Reason: "authentication is unavailable"}
+	}
+	perms, err := g.Bind(ctx, p, info.ClientID, info.RemoteAddr)
+	if err != nil {
+		g.log().Error("mqtt authorization failed", "client_id", info.ClientID, "principal", p.String(), "err", err)
+		return nil, &broker.Refusal{Code: packet.ServerUnavailable, Reason: "authorization is unavailable"}
+	}
+	if !perms.Allow(broker.ActConnect, info.ClientID) {
+		return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: "not authorized: iot:Connect on client/" + info.ClientID}
+	}
+	return perms, nil
+}
+
+// Bind builds the permissions of a principal acting as clientID.
+func (g *Gate) Bind(ctx context.Context, p auth.Principal, clientID string, remote net.Addr) (*Permissions, error) {
+	compiled, err := g.Policies.Effective(ctx, p.CertificateARN)
+	if err != nil {
+		return nil, err
+	}
+	vars := &policy.Vars{ClientID: clientID}
+	if p.Certificate != nil {
+		vars.Cert = policy.CertFromX509(p.Certificate, p.CertificateID)
+	}
+	if remote != nil {
+		if host, _, err := net.SplitHostPort(remote.String()); err == nil {
+			vars.SourceIP = host
+		}
+	}
+	thing, err := g.Registry.ConnectionThing(ctx, p.CertificateARN, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if thing != nil {
+		vars.Thing = &policy.Thing{Name: thing.Name, TypeName: thing.TypeName, Attributes: thing.Attributes}
+	}
+	return newPermissions(g.ARNs, p, compiled, vars), nil
+}
+
+func (g *Gate) log() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.Default()
+}
+
+// maxCached bounds each action's decision cache; a full cache is emptied
+// (decisions are cheap to recompute, memory per connection is not).
+const maxCached = 256
+
+// Permissions are one connection's rights: compiled policies, bound
+// variables, and a decision cache per action.
+type Permissions struct {
+	arns      arn.Builder
+	principal auth.Principal
+	policies  []*policy.Compiled
+	vars      *policy.Vars
+
+	mu    sync.RWMutex
+	cache [6]map[string]bool // by broker.Action; guarded by mu
+}
+
+func newPermissions(arns arn.Builder, p auth.Principal, compiled []*policy.Compiled, vars *policy.Vars) *Permissions {
+	return &Permissions{arns: arns, principal: p, policies: compiled, vars: vars}
+}
+
+// Principal names the identity for logs.
+func (p *Permissions) Principal() string { return p.principal.String() }
+
+// Allow answers from the cache, evaluating the policies on a miss.
+func (p *Permissions) Allow(a broker.Action, resource string) bool {
+	p.mu.RLock()
+	d, ok := p.cache[a][resource]
+	p.mu.RUnlock()
+	if ok {
+		return d
+	}
+	d = p.Decide(a, resource, false).Allowed
+	p.mu.Lock()
+	if p.cache[a] == nil || len(p.cache[a]) >= maxCached {
+		p.cache[a] = make(map[string]bool, 8)
+	}
+	p.cache[a][resource] = d
+	p.mu.Unlock()
+	return d
+}
+
+// Decide evaluates the policies for one request, without the cache;
+// explain fills the decision's explanation.
+func (p *Permissions) Decide(a broker.Action, resource string, explain bool) policy.Decision {
+	var res string
+	vars := *p.vars
+	switch a {
+	case broker.ActConnect:
+		res = p.arns.Client(resource)
+	case broker.ActSubscribe:
+		res = p.arns.TopicFilter(resource)
+		vars.Topic = resource
+	default:
+		res = p.arns.Topic(resource)
+		vars.Topic = resource
+	}
+	return policy.Evaluate(p.policies, &policy.Request{Action: a.String(), Resource: res, Vars: &vars, Explain: explain})
+}

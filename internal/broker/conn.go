@@ -1,0 +1,400 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/moat-iot/moat/internal/mqtt/packet"
+	"github.com/moat-iot/moat/internal/topic"
+)
+
+// conn is one client connection.
+type conn struct {
+	b        *Broker
+	nc       *tls.Conn
+	r        *packet.Reader
+	version  packet.Version
+	clientID string
+	perms    Permissions
+	sess     *session
+	keep     time.Duration // read deadline between packets: 1.5 × keep-alive; 0: none
+	maxOut   uint32        // the client's Maximum Packet Size; 0: no limit
+	aliases  map[uint16]string
+	rate     rateLimiter
+	done     chan struct{} // closed when the connection is fully torn down
+	logger   *slog.Logger
+
+	// mu guards the write queue and the closed state; it is a leaf lock.
+	mu      sync.Mutex
+	queue   []outItem
+	writing bool
+	closed  bool
+	// kicked is set (under mu) when the server closes the connection, with
+	// the reason sent; a kicked connection does not publish its will on
+	// server shutdown.
+	kickCode packet.ReasonCode
+	kicked   bool
+	// graceful is set by the reader on DISCONNECT 0x00: no will.
+	graceful bool
+}
+
+func (c *conn) log() *slog.Logger {
+	if c.logger != nil {
+		return c.logger
+	}
+	return c.b.log
+}
+
+// handle runs one connection from TLS handshake to teardown. The caller
+// holds a handshake token; handle returns it once the CONNECT is decided.
+func (b *Broker) handle(nc *tls.Conn) {
+	token := true
+	release := func() {
+		if token {
+			token = false
+			<-b.handshakes
+		}
+	}
+	defer release()
+	_ = nc.SetDeadline(time.Now().Add(b.lim.ConnectTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), b.lim.ConnectTimeout)
+	err := nc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		b.m.handshakeFail.Inc()
+		b.log.Debug("mqtt tls handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+		_ = nc.Close()
+		return
+	}
+	c := &conn{b: b, nc: nc, done: make(chan struct{})}
+	c.r = packet.NewReader(nc, b.lim.MaxPacketSize)
+	p, err := c.r.ReadPacket(0)
+	if err != nil {
+		c.refuseDecode(err)
+		_ = nc.Close()
+		return
+	}
+	if !c.connect(p.(*packet.Connect)) {
+		_ = nc.Close()
+		return
+	}
+	release()
+	_ = nc.SetDeadline(time.Time{})
+	c.readLoop()
+	c.teardown()
+}
+
+// refuseDecode answers a CONNECT that failed to decode, where the
+// protocol allows an answer, and counts it.
+func (c *conn) refuseDecode(err error) {
+	var pe *packet.Error
+	if !errors.As(err, &pe) {
+		return // EOF, timeout, transport error: nothing to say
+	}
+	c.b.m.connects.WithLabelValues(pe.Code.String()).Inc()
+	c.b.log.Info("mqtt connect refused", "remote", c.nc.RemoteAddr().String(), "code", pe.Code.String(), "reason", pe.Error())
+	v := pe.Version
+	if v != packet.V5 {
+		// 3.1.1 has a return code for these two only; otherwise close.
+		if pe.Code != packet.UnsupportedProtocolVersion && pe.Code != packet.ClientIdentifierNotValid {
+			return
+		}
+		v = packet.V311
+	}
+	c.writeNow(&packet.Connack{ReasonCode: pe.Code}, v)
+}
+
+// writeNow writes a packet synchronously; used before the connection has a
+// writer (CONNACK refusals).
+func (c *conn) writeNow(p packet.Packet, v packet.Version) {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.lim.WriteTimeout))
+	_, _ = packet.Write(c.nc, p, v)
+}
+
+func randomClientID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "moat-" + hex.EncodeToString(b[:])
+}
+
+// connect decides a CONNECT and, when accepted, attaches the connection to
+// its session and sends CONNACK. It reports whether the connection goes on.
+func (c *conn) connect(cp *packet.Connect) bool {
+	b := c.b
+	c.version = cp.ProtocolLevel
+	lim := b.lim
+	refuse := func(code packet.ReasonCode, reason string) bool {
+		b.m.connects.WithLabelValues(code.String()).Inc()
+		b.log.Info("mqtt connect refused", "client_id", cp.ClientID, "remote", c.nc.RemoteAddr().String(), "code", code.String(), "reason", reason)
+		ack := &packet.Connack{ReasonCode: code}
+		if c.version == packet.V5 {
+			ack.Properties.ReasonString = reason
+		}
+		c.writeNow(ack, c.version)
+		return false
+	}
+
+	assigned := ""
+	if cp.ClientID == "" {
+		// [MQTT-3.1.3-6]: the server assigns one (3.1.1 needs Clean
+		// Session, which the codec checked).
+		assigned = randomClientID()
+		cp.ClientID = assigned
+	}
+	if lim.MaxClientIDLength > 0 && len(cp.ClientID) > lim.MaxClientIDLength {
+		return refuse(packet.ClientIdentifierNotValid, "client id longer than the limit")
+	}
+	info := ConnInfo{ClientID: cp.ClientID, PeerCertificates: c.nc.ConnectionState().PeerCertificates,
+		RemoteAddr: c.nc.RemoteAddr(), Username: cp.Username, Password: cp.Password, CleanStart: cp.CleanStart, Version: c.version}
+	perms, ref := b.gate.Admit(context.Background(), info)
+	if ref != nil {
+		return refuse(ref.Code, ref.Reason)
+	}
+	c.perms = perms
+	c.clientID = cp.ClientID
+	c.logger = b.log.With("client_id", c.clientID, "principal", perms.Principal())
+
+	if w := cp.Will; w != nil {
+		if err := topic.ValidateName(w.Topic, lim.Topic); err != nil {
+			return refuse(packet.TopicNameInvalid, "will topic is not valid: "+err.Error())
+		}
+		if w.QoS > lim.MaxQoS {
+			if c.version == packet.V5 {
+				return refuse(packet.QoSNotSupported, "will QoS 2 is not supported")
+			}
+			w.QoS = lim.MaxQoS
+		}
+		if !perms.Allow(ActPublish, w.Topic) || (w.Retain && !perms.Allow(ActRetainPublish, w.Topic)) {
+			return refuse(packet.NotAuthorized, "not authorized to publish the will topic")
+		}
+	}
+
+	// Keep-alive, clamped to the limits.
+	ka := cp.KeepAlive
+	if ka == 0 && lim.MaxKeepAlive > 0 {
+		ka = lim.MaxKeepAlive
+	}
+	if lim.MinKeepAlive > 0 && ka < lim.MinKeepAlive {
+		ka = lim.MinKeepAlive
+	}
+	if lim.MaxKeepAlive > 0 && ka > lim.MaxKeepAlive {
+		ka = lim.MaxKeepAlive
+	}
+	c.keep = time.Duration(ka) * 1500 * time.Millisecond
+	c.maxOut = cp.Properties.MaximumPacketSize
+	if lim.MaxPublishRate > 0 {
+		c.rate = newRateLimiter(lim.MaxPublishRate)
+	}
+
+	expiry, persistent := c.sessionExpiry(cp)
+	sess, present := b.attach(c, cp, expiry, persistent)
+
+	ack := &packet.Connack{SessionPresent: present, ReasonCode: packet.Success}
+	if c.version == packet.V5 {
+		pr := &ack.Properties
+		pr.AssignedClientID = assigned
+		if ka != cp.KeepAlive {
+			pr.ServerKeepAlive, pr.HasServerKeepAlive = ka, true
+		}
+		pr.ReceiveMaximum = lim.ReceiveMaximum
+		if lim.MaxQoS < 2 {
+			pr.MaximumQoS, pr.HasMaximumQoS = lim.MaxQoS, true
+		}
+		pr.MaximumPacketSize = uint32(lim.MaxPacketSize)
+		pr.TopicAliasMaximum = lim.TopicAliasMaximum
+		if cp.Properties.HasSessionExpiry && uint32(expiry/time.Second) != cp.Properties.SessionExpiry {
+			pr.SessionExpiry, pr.HasSessionExpiry = uint32(expiry/time.Second), true
+		}
+	}
+	b.m.connects.WithLabelValues("accepted").Inc()
+	b.m.connections.Inc()
+	c.log().Debug("mqtt connected", "version", c.version.String(), "session_present", present, "keep_alive", ka)
+	sess.mu.Lock()
+	c.sendControl(ack)
+	sess.resumeLocked()
+	sess.mu.Unlock()
+	return true
+}
+
+// sessionExpiry is how long the session of this CONNECT outlives it.
+func (c *conn) sessionExpiry(cp *packet.Connect) (time.Duration, bool) {
+	lim := c.b.lim
+	if c.version != packet.V5 {
+		if cp.CleanStart {
+			return 0, false
+		}
+		return lim.SessionExpiry, true
+	}
+	if !cp.Properties.HasSessionExpiry || cp.Properties.SessionExpiry == 0 {
+		return 0, false
+	}
+	d := time.Duration(cp.Properties.SessionExpiry) * time.Second
+	maxExp := lim.MaxSessionExpiry
+	if maxExp == 0 {
+		maxExp = lim.SessionExpiry
+	}
+	if cp.Properties.SessionExpiry == 0xFFFFFFFF || d > maxExp {
+		d = maxExp
+	}
+	return d, d > 0
+}
+
+// kick closes the connection from the server side, sending DISCONNECT with
+// code first to MQTT 5 clients.
+func (c *conn) kick(code packet.ReasonCode, reason string) {
+	c.mu.Lock()
+	if c.kicked || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.kicked, c.kickCode = true, code
+	c.mu.Unlock()
+	c.b.m.disconnects.WithLabelValues(code.String()).Inc()
+	c.log().Info("mqtt connection closed by server", "code", code.String(), "reason", reason)
+	if c.version == packet.V5 {
+		d := &packet.Disconnect{ReasonCode: code}
+		d.Properties.ReasonString = reason
+		if b, err := packet.Encode(d, c.version); err == nil {
+			// Written directly with a short deadline: the queue may be
+			// stuck behind a client that does not read.
+			c.mu.Lock()
+			_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+			if !c.writing {
+				_, _ = c.nc.Write(b)
+			}
+			c.mu.Unlock()
+		}
+	}
+	c.close()
+}
+
+// close closes the network connection once; the reader then tears down.
+func (c *conn) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	// Close the TCP connection under the TLS one without waiting for a
+	// close_notify to be written to a client that may not read.
+	if nc := c.nc.NetConn(); nc != nil {
+		_ = nc.Close()
+	}
+}
+
+// protocolError ends the connection for a packet that breaks the protocol:
+// MQTT 5 clients get DISCONNECT with the code.
+func (c *conn) protocolError(code packet.ReasonCode, reason string) {
+	c.log().Info("mqtt protocol error", "code", code.String(), "reason", reason)
+	c.kick(code, reason)
+}
+
+// denied counts and logs a refused action.
+func (c *conn) denied(a Action, resource string) {
+	c.b.m.denied.WithLabelValues(a.String()).Inc()
+	c.log().Info("mqtt action denied", "action", a.String(), "resource", resource)
+}
+
+// readLoop reads and handles packets until the connection ends.
+func (c *conn) readLoop() {
+	for {
+		if c.keep > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.keep))
+		}
+		p, err := c.r.ReadPacket(c.version)
+		if err != nil {
+			var pe *packet.Error
+			var ne net.Error
+			switch {
+			case errors.As(err, &pe):
+				c.protocolError(pe.Code, pe.Error())
+			case errors.As(err, &ne) && ne.Timeout():
+				c.kick(packet.KeepAliveTimeout, "keep-alive timeout")
+			case errors.Is(err, io.EOF):
+			default:
+				c.log().Debug("mqtt read ended", "err", err)
+			}
+			return
+		}
+		if !c.dispatch(p) {
+			return
+		}
+	}
+}
+
+// dispatch handles one packet; it reports whether to keep reading.
+func (c *conn) dispatch(p packet.Packet) bool {
+	switch p := p.(type) {
+	case *packet.Publish:
+		return c.onPublish(p)
+	case *packet.Puback:
+		if !c.sess.acked(p.PacketID, 1) {
+			c.log().Debug("mqtt puback for unknown packet id", "packet_id", p.PacketID)
+		}
+	case *packet.Pubrec:
+		if c.sess.received(p.PacketID, p.ReasonCode.IsError()) {
+			if !p.ReasonCode.IsError() {
+				c.sendControl(&packet.Pubrel{PacketID: p.PacketID})
+			}
+		} else {
+			c.sendControl(&packet.Pubrel{PacketID: p.PacketID, ReasonCode: packet.PacketIdentifierNotFound})
+		}
+	case *packet.Pubcomp:
+		c.sess.acked(p.PacketID, 2)
+	case *packet.Pubrel:
+		c.onPubrel(p)
+	case *packet.Subscribe:
+		return c.onSubscribe(p)
+	case *packet.Unsubscribe:
+		c.onUnsubscribe(p)
+	case *packet.Pingreq:
+		c.sendControl(&packet.Pingresp{})
+	case *packet.Disconnect:
+		c.onDisconnect(p)
+		return false
+	case *packet.Connect:
+		// [MQTT-3.1.0-2]: a second CONNECT is a protocol error.
+		c.protocolError(packet.ProtocolError, "second CONNECT on a connection")
+		return false
+	case *packet.Auth:
+		c.protocolError(packet.ProtocolError, "AUTH without an authentication method")
+		return false
+	default:
+		c.protocolError(packet.ProtocolError, "unexpected "+p.Type().String()+" from a client")
+		return false
+	}
+	return true
+}
+
+func (c *conn) onDisconnect(p *packet.Disconnect) {
+	s := c.sess
+	if c.version == packet.V5 && p.Properties.HasSessionExpiry {
+		s.mu.Lock()
+		if s.expiry == 0 && p.Properties.SessionExpiry != 0 {
+			s.mu.Unlock()
+			// [MQTT-3.14.2-2]
+			c.protocolError(packet.ProtocolError, "session expiry set on DISCONNECT after CONNECT had none")
+			return
+		}
+		d := time.Duration(p.Properties.SessionExpiry) * time.Second
+		if maxExp := c.b.lim.MaxSessionExpiry; maxExp > 0 && d > maxExp {
+			d = maxExp
+		}
+		s.expiry, s.persistent = d, d > 0
+		s.mu.Unlock()
+	}
+	c.mu.Lock()
+	c.graceful = p.ReasonCode != packet.DisconnectWithWill
+	c.mu.Unlock()
+	c.close()
+}

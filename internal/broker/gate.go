@@ -1,0 +1,78 @@
+package broker
+
+import (
+	"context"
+	"crypto/x509"
+	"net"
+
+	"github.com/moat-iot/moat/internal/mqtt/packet"
+)
+
+// Action is what a client asks to do; each is checked against the
+// connection's Permissions.
+type Action uint8
+
+// Actions, as the IoT policy actions of the same names.
+const (
+	ActConnect       Action = iota + 1 // resource: the client id
+	ActPublish                         // resource: the topic name
+	ActRetainPublish                   // resource: the topic name
+	ActSubscribe                       // resource: the topic filter, $share prefix included
+	ActReceive                         // resource: the topic name
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActConnect:
+		return "iot:Connect"
+	case ActPublish:
+		return "iot:Publish"
+	case ActRetainPublish:
+		return "iot:RetainPublish"
+	case ActSubscribe:
+		return "iot:Subscribe"
+	case ActReceive:
+		return "iot:Receive"
+	}
+	return "unknown"
+}
+
+// ConnInfo is what the gate knows about a connecting client.
+type ConnInfo struct {
+	ClientID         string
+	PeerCertificates []*x509.Certificate // the verified TLS chain as sent; [0] is the client's
+	RemoteAddr       net.Addr
+	Username         string
+	Password         []byte
+	CleanStart       bool
+	Version          packet.Version
+}
+
+// Gate authenticates and authorizes connections; the server implements it
+// with internal/auth and internal/policy. The broker never decides who a
+// client is or what it may do by itself.
+type Gate interface {
+	// Admit decides a CONNECT. It returns the connection's permissions, or
+	// a refusal whose code and reason the client receives.
+	Admit(ctx context.Context, info ConnInfo) (Permissions, *Refusal)
+}
+
+// Permissions are one connection's rights. Implementations cache decisions;
+// Allow is called on every publish and every delivery, so it must be fast
+// and safe for concurrent use.
+type Permissions interface {
+	// Allow reports whether the action on resource is allowed.
+	Allow(a Action, resource string) bool
+	// Principal names the connection's identity for logs (e.g. cert/ID).
+	Principal() string
+}
+
+// Refusal is a refused CONNECT: the MQTT 5 reason code (mapped to the
+// closest 3.1.1 return code for 3.1.1 clients) and a reason string that
+// names what was refused, never policy contents.
+type Refusal struct {
+	Code   packet.ReasonCode
+	Reason string
+}
+
+func (r *Refusal) Error() string { return r.Code.String() + ": " + r.Reason }

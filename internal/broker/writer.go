@@ -1,0 +1,143 @@
+package broker
+
+import (
+	"bufio"
+	"sync"
+	"time"
+
+	"github.com/moat-iot/moat/internal/mqtt/packet"
+)
+
+// outItem is one packet queued for a connection: a PUBLISH delivery of a
+// shared encoding, or an encoded control packet.
+type outItem struct {
+	sp  packet.SharedPublish
+	d   packet.Delivery
+	raw []byte
+}
+
+// writeBufSize is the write buffer a writer goroutine borrows while it
+// drains a queue.
+const writeBufSize = 16 * 1024
+
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
+
+// enqueue appends items to the connection's queue and starts a writer if
+// none is running. It never blocks. A connection whose queue is over the
+// limit loses QoS 0 publishes (counted); control packets and QoS 1/2 (bounded
+// by the in-flight window) always go in.
+func (c *conn) enqueue(it outItem) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if it.raw == nil && it.d.QoS == 0 && len(c.queue) >= c.b.lim.MaxQueuedMessages {
+		c.mu.Unlock()
+		c.b.m.dropped.WithLabelValues("queue_full").Inc()
+		return
+	}
+	c.queue = append(c.queue, it)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// writeLoop drains the queue into the connection, then exits. A write that
+// takes longer than WriteTimeout closes the connection.
+func (c *conn) writeLoop() {
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(c.nc)
+	defer func() {
+		bw.Reset(nil)
+		writers.Put(bw)
+	}()
+	var batch []outItem
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.closed {
+			c.writing = false
+			c.queue = c.queue[:0]
+			if cap(c.queue) > 64 {
+				c.queue = nil // do not keep a large queue at rest
+			}
+			c.mu.Unlock()
+			return
+		}
+		batch, c.queue = c.queue, batch[:0]
+		c.mu.Unlock()
+
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.lim.WriteTimeout))
+		var err error
+		for i := range batch {
+			it := &batch[i]
+			if it.raw != nil {
+				_, err = bw.Write(it.raw)
+			} else {
+				_, err = it.sp.WriteTo(bw, it.d)
+				if err == nil {
+					c.b.m.deliveredQ[it.d.QoS].Inc()
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		clear(batch)
+		if err != nil {
+			c.log().Debug("mqtt write failed", "err", err)
+			c.close()
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// sendControl queues a control packet.
+func (c *conn) sendControl(p packet.Packet) {
+	b, err := packet.Encode(p, c.version)
+	if err != nil {
+		c.log().Error("mqtt encode failed", "packet", p.Type().String(), "err", err)
+		return
+	}
+	c.enqueue(outItem{raw: b})
+}
+
+// sendPublish queues a PUBLISH delivery of m, checking what only the
+// connection knows: message expiry and the client's Maximum Packet Size.
+// Receive authorization is the caller's (session.deliver, sendLocked).
+//
+// It reports whether the delivery was queued.
+func (c *conn) sendPublish(m *message, d packet.Delivery, subIDs []uint32) bool {
+	expired, left := m.expired(time.Now())
+	if expired {
+		c.b.m.dropped.WithLabelValues("expired").Inc()
+		return false
+	}
+	var sp packet.SharedPublish
+	var err error
+	if c.version == packet.V5 && (len(subIDs) > 0 || left > 0) {
+		sp, err = m.variant(c.version, subIDs, left)
+	} else {
+		sp, err = m.encoded(c.version)
+	}
+	if err != nil {
+		c.log().Error("mqtt encode failed", "topic", m.pub.Topic, "err", err)
+		return false
+	}
+	if c.maxOut > 0 && sp.Size(d.QoS) > int(c.maxOut) {
+		// [MQTT-3.1.2-25]: too large for this client; dropped as if sent.
+		c.b.m.dropped.WithLabelValues("too_large").Inc()
+		return false
+	}
+	c.enqueue(outItem{sp: sp, d: d})
+	return true
+}
