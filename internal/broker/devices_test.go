@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
-	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/moat-iot/moat/internal/moattest"
 )
