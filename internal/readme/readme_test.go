@@ -72,6 +72,8 @@ func TestQuickstart(t *testing.T) {
 	}
 	requireTool(t, "aws")
 	requireTool(t, "curl")
+	requireTool(t, "mosquitto_pub")
+	requireTool(t, "mosquitto_sub")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +93,7 @@ func TestQuickstart(t *testing.T) {
 	script := strings.Join(section(t, string(readme), "Quickstart"), "\n")
 	script = strings.ReplaceAll(script, "go run ./cmd/moat", `"$MOAT_BIN"`)
 	script = strings.ReplaceAll(script, "localhost:8443", "localhost:"+strconv.Itoa(https))
+	script = strings.ReplaceAll(script, "-p 8883", "-p "+strconv.Itoa(mqtt))
 	full := "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n" + script
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -114,6 +117,9 @@ func TestQuickstart(t *testing.T) {
 		`"policyName": "lamp-policy"`,
 		"ResourceNotFoundException",
 		"moat is ready.",
+		"lamp-1/state on",
+		"Not authorized",
+		"Connection error: Not authorized",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, text)
