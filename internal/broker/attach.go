@@ -8,8 +8,25 @@ import (
 
 // attach binds c to the session of its client id: it closes a connection
 // that holds the id (takeover, as AWS IoT does), discards the old session on
-// Clean Start, and returns the session and whether it was present.
+// Clean Start, and returns the session and whether it was present. The
+// session's stored state is brought in line before attach returns.
 func (b *Broker) attach(c *conn, cp *packet.Connect, expiry time.Duration, persistent bool) (*session, bool) {
+	s, present, old := b.bind(c, cp, expiry, persistent)
+	if old != nil {
+		old.forget()
+	}
+	s.mu.Lock()
+	s.certID = c.perms.Principal()
+	s.mu.Unlock()
+	if err := s.save(time.Time{}); err != nil {
+		c.log().Error("mqtt session not stored", "err", err)
+	}
+	return s, present
+}
+
+// bind does attach's work under the locks; it returns the discarded
+// session, whose stored state the caller deletes.
+func (b *Broker) bind(c *conn, cp *packet.Connect, expiry time.Duration, persistent bool) (*session, bool, *session) {
 	for {
 		b.mu.Lock()
 		s := b.sessions[c.clientID]
@@ -20,9 +37,10 @@ func (b *Broker) attach(c *conn, cp *packet.Connect, expiry time.Duration, persi
 			if old == nil {
 				// The session is free: take it (or replace it).
 				present := true
+				var discarded *session
 				if cp.CleanStart {
 					b.discardLocked(s)
-					s = nil
+					discarded, s = s, nil
 				}
 				if s == nil {
 					s = newSession(b, c.clientID)
@@ -34,7 +52,7 @@ func (b *Broker) attach(c *conn, cp *packet.Connect, expiry time.Duration, persi
 				b.conns[c] = struct{}{}
 				s.mu.Unlock()
 				b.mu.Unlock()
-				return s, present
+				return s, present, discarded
 			}
 			s.mu.Unlock()
 		} else {
@@ -45,7 +63,7 @@ func (b *Broker) attach(c *conn, cp *packet.Connect, expiry time.Duration, persi
 			b.conns[c] = struct{}{}
 			s.mu.Unlock()
 			b.mu.Unlock()
-			return s, false
+			return s, false, nil
 		}
 		b.mu.Unlock()
 		// Another connection holds the client id: close it and wait until it
@@ -115,7 +133,9 @@ func (c *conn) teardown() {
 	delete(b.conns, c)
 	s := c.sess
 	s.mu.Lock()
+	mine := false
 	if s.conn == c {
+		mine = true
 		s.conn = nil
 		will, delay := s.will, s.willDelay
 		s.will = nil
@@ -133,8 +153,20 @@ func (c *conn) teardown() {
 			s.expTimer = time.AfterFunc(exp, func() { b.expire(s) })
 		}
 	}
+	persistent, discarded := s.persistent, s.discarded
 	s.mu.Unlock()
 	b.mu.Unlock()
+	if mine {
+		// Store what outlives the connection (or delete what does not)
+		// before a takeover waiting on c.done goes on.
+		if persistent && !discarded {
+			if err := s.save(time.Now().UTC()); err != nil {
+				c.log().Error("mqtt session not stored", "err", err)
+			}
+		} else {
+			s.forget()
+		}
+	}
 	b.m.connections.Dec()
 	close(c.done)
 }
@@ -142,14 +174,17 @@ func (c *conn) teardown() {
 // expire discards a persistent session whose expiry passed while offline.
 func (b *Broker) expire(s *session) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.conn != nil || s.discarded {
+		s.mu.Unlock()
+		b.mu.Unlock()
 		return
 	}
 	b.log.Debug("mqtt session expired", "client_id", s.id)
 	b.discardLocked(s)
+	s.mu.Unlock()
+	b.mu.Unlock()
+	s.forget()
 }
 
 // publishWill publishes a will message, checking the connection's

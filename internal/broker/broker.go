@@ -28,6 +28,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -37,6 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/moat-iot/moat/internal/mqtt/packet"
+	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/topic"
 )
 
@@ -47,6 +49,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Retained persists retained messages; nil keeps them in memory only.
 	Retained RetainedStore
+	// Sessions persists persistent sessions and the QoS 1/2 messages owed
+	// to them; nil keeps them in memory only.
+	Sessions store.Store
 	// Registerer receives the broker's metrics; nil means none.
 	Registerer prometheus.Registerer
 }
@@ -59,6 +64,8 @@ type Broker struct {
 
 	subs     *topic.Trie[*session, subOpts]
 	retained *retainedSet
+	persist  *sessionStore // nil: sessions in memory only
+	plocks   [256]sync.Mutex
 	m        *metrics
 
 	mu       sync.Mutex
@@ -97,6 +104,12 @@ func New(opts Options) (*Broker, error) {
 		return nil, err
 	}
 	b.retained = rs
+	if opts.Sessions != nil {
+		b.persist = &sessionStore{st: opts.Sessions}
+		if err := b.loadSessions(); err != nil {
+			return nil, fmt.Errorf("broker: load sessions: %w", err)
+		}
+	}
 	return b, nil
 }
 

@@ -37,6 +37,9 @@ type conn struct {
 	queue   []outItem
 	writing bool
 	closed  bool
+	// writer counts the running writer goroutine (0 or 1); kick waits on it
+	// so that its DISCONNECT is not interleaved with a half-written batch.
+	writer sync.WaitGroup
 	// kicked is set (under mu) when the server closes the connection, with
 	// the reason sent; a kicked connection does not publish its will on
 	// server shutdown.
@@ -256,6 +259,11 @@ func (c *conn) kick(code packet.ReasonCode, reason string) {
 		return
 	}
 	c.kicked, c.kickCode = true, code
+	// Nothing more is queued (enqueue refuses once kicked); a writer that
+	// is running finishes the batch it holds, bounded by a short deadline:
+	// the queue may be stuck behind a client that does not read.
+	c.queue = c.queue[:0]
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	c.mu.Unlock()
 	c.b.m.disconnects.WithLabelValues(code.String()).Inc()
 	c.log().Info("mqtt connection closed by server", "code", code.String(), "reason", reason)
@@ -263,11 +271,16 @@ func (c *conn) kick(code packet.ReasonCode, reason string) {
 		d := &packet.Disconnect{ReasonCode: code}
 		d.Properties.ReasonString = reason
 		if b, err := packet.Encode(d, c.version); err == nil {
-			// Written directly with a short deadline: the queue may be
-			// stuck behind a client that does not read.
+			// Written directly once the writer has let go of the
+			// connection, so that it does not land inside a packet.
+			idle := make(chan struct{})
+			go func() { c.writer.Wait(); close(idle) }()
+			select {
+			case <-idle:
+			case <-time.After(2 * time.Second):
+			}
 			c.mu.Lock()
-			_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-			if !c.writing {
+			if !c.writing && !c.closed {
 				_, _ = c.nc.Write(b)
 			}
 			c.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	paho5packets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -45,7 +46,9 @@ func client5(t *testing.T, srv *moattest.Server, d *moattest.Device, id string, 
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := paho.ClientConfig{ClientID: id, Conn: conn}
+	// paho.golang writes from several goroutines: a tls.Conn needs the
+	// thread-safe wrapper, or packets interleave.
+	cfg := paho.ClientConfig{ClientID: id, Conn: paho5packets.NewThreadSafeConn(conn)}
 	if msgs != nil {
 		cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			msgs <- pr.Packet

@@ -231,8 +231,11 @@ func (b *Broker) fanout(m *message, r *topic.Result[*session, subOpts]) {
 			d.ids = append(d.ids, o.id)
 		}
 	}
+	var durable []pendingStore
 	for i := range ds {
-		ds[i].s.deliver(m, ds[i].qos, ds[i].retain, ds[i].ids)
+		if om := ds[i].s.deliver(m, ds[i].qos, ds[i].retain, ds[i].ids); om != nil {
+			durable = append(durable, pendingStore{ds[i].s, om})
+		}
 	}
 	clear(ds)
 	*dp = ds[:0]
@@ -250,9 +253,15 @@ func (b *Broker) fanout(m *message, r *topic.Result[*session, subOpts]) {
 			if mem.Value.id != 0 {
 				ids = []uint32{mem.Value.id}
 			}
-			mem.Key.deliver(m, min(p.QoS, mem.Value.qos), false, ids)
+			if om := mem.Key.deliver(m, min(p.QoS, mem.Value.qos), false, ids); om != nil {
+				durable = append(durable, pendingStore{mem.Key, om})
+			}
 			break
 		}
+	}
+	if len(durable) > 0 {
+		// Written before the publisher's acknowledgement.
+		b.enqueueDurably(durable)
 	}
 }
 

@@ -24,6 +24,7 @@ type outMsg struct {
 	subIDs []uint32
 	id     uint16 // packet identifier while in flight
 	rec    bool   // QoS 2: PUBREC received and PUBREL sent
+	seq    int64  // store sequence number of a persistent session's message; 0: not stored
 }
 
 // session is the state of one client id: subscriptions, messages owed,
@@ -49,40 +50,72 @@ type session struct {
 	will       *packet.Will        // the current connection's will
 	willDelay  time.Duration
 	willTimer  *time.Timer // a delayed will of a closed connection
-	discarded  bool        // removed from the broker; drop everything
+	certID     string      // certificate of the last connection
+	created    time.Time
+	// stored: the store has a row for this session; guarded by the
+	// client id's plock, not by mu.
+	stored bool
+
+	// ackMu guards the acknowledged store sequence numbers waiting to be
+	// deleted and whether a goroutine is deleting them (a leaf lock).
+	ackMu     sync.Mutex
+	acks      []int64
+	acking    bool
+	discarded bool // removed from the broker; drop everything
 }
 
 func newSession(b *Broker, id string) *session {
-	return &session{b: b, id: id, subs: map[string]subOpts{}}
+	return &session{b: b, id: id, subs: map[string]subOpts{}, created: time.Now().UTC()}
 }
 
 // deliver offers a message to the session; called by fan-out from the
-// publisher's goroutine.
-func (s *session) deliver(m *message, qos byte, retain bool, subIDs []uint32) {
+// publisher's goroutine. A QoS 1/2 message for a persistent session is not
+// queued yet: deliver returns it, to be written to the store and then
+// handed over with admit.
+func (s *session) deliver(m *message, qos byte, retain bool, subIDs []uint32) *outMsg {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.discarded {
-		return
+		return nil
 	}
 	c := s.conn
 	if qos == 0 {
 		if c == nil {
 			s.b.m.dropped.WithLabelValues("offline").Inc()
-			return
+			return nil
 		}
 		if !c.perms.Allow(ActReceive, m.pub.Topic) {
 			c.denied(ActReceive, m.pub.Topic)
-			return
+			return nil
 		}
 		c.sendPublish(m, packet.Delivery{QoS: 0, Retain: retain}, subIDs)
-		return
+		return nil
 	}
 	om := &outMsg{m: m, qos: qos, retain: retain, subIDs: subIDs}
-	if c != nil && len(s.pending) == 0 && len(s.inflight) < s.sendQuota {
+	if s.persistent && s.b.persist != nil {
+		return om
+	}
+	s.admitLocked(om)
+	return nil
+}
+
+// admit hands a message (stored first if the session is persistent) to
+// the session: sent if there is a connection and window space, else queued.
+func (s *session) admit(om *outMsg) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.discarded {
+		return
+	}
+	s.admitLocked(om)
+}
+
+func (s *session) admitLocked(om *outMsg) {
+	if s.conn != nil && len(s.pending) == 0 && len(s.inflight) < s.sendQuota {
 		s.sendLocked(om)
 		return
 	}
-	if c == nil && !s.persistent {
+	if s.conn == nil && !s.persistent {
 		return
 	}
 	s.queueLocked(om)
@@ -93,6 +126,7 @@ func (s *session) deliver(m *message, qos byte, retain bool, subIDs []uint32) {
 func (s *session) queueLocked(om *outMsg) {
 	if len(s.pending) >= s.b.lim.MaxQueuedMessages {
 		s.b.m.dropped.WithLabelValues("queue_full").Inc()
+		s.ackStored(om.seq)
 		return
 	}
 	s.pending = append(s.pending, om)
@@ -104,15 +138,19 @@ func (s *session) sendLocked(om *outMsg) {
 	c := s.conn
 	if expired, _ := om.m.expired(time.Now()); expired {
 		s.b.m.dropped.WithLabelValues("expired").Inc()
+		s.ackStored(om.seq)
 		return
 	}
 	if !c.perms.Allow(ActReceive, om.m.pub.Topic) {
 		c.denied(ActReceive, om.m.pub.Topic)
+		s.ackStored(om.seq)
 		return
 	}
 	om.id = s.packetID()
 	if c.sendPublish(om.m, packet.Delivery{QoS: om.qos, PacketID: om.id, Retain: om.retain}, om.subIDs) {
 		s.inflight = append(s.inflight, om)
+	} else {
+		s.ackStored(om.seq)
 	}
 }
 
@@ -162,6 +200,7 @@ func (s *session) acked(id uint16, qos byte) bool {
 	if i < 0 || s.inflight[i].qos != qos || (qos == 2 && !s.inflight[i].rec) {
 		return false
 	}
+	s.ackStored(s.inflight[i].seq)
 	s.inflight = append(s.inflight[:i], s.inflight[i+1:]...)
 	s.drainLocked()
 	return true
@@ -177,6 +216,7 @@ func (s *session) received(id uint16, refused bool) bool {
 		return false
 	}
 	if refused {
+		s.ackStored(s.inflight[i].seq)
 		s.inflight = append(s.inflight[:i], s.inflight[i+1:]...)
 		s.drainLocked()
 		return true

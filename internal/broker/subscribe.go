@@ -2,6 +2,7 @@ package broker
 
 import (
 	"strings"
+	"time"
 
 	"github.com/moat-iot/moat/internal/mqtt/packet"
 	"github.com/moat-iot/moat/internal/topic"
@@ -80,13 +81,28 @@ func (c *conn) onSubscribe(p *packet.Subscribe) bool {
 	for i, g := range grants {
 		ack.ReasonCodes[i] = g.code
 	}
+	c.saveSession()
 	c.sendControl(ack)
+	var durable []pendingStore
 	for _, g := range grants {
 		for _, m := range g.retained {
-			s.deliver(m, min(m.pub.QoS, g.qos), true, g.ids) // [MQTT-3.3.1-9]: RETAIN set
+			if om := s.deliver(m, min(m.pub.QoS, g.qos), true, g.ids); om != nil { // [MQTT-3.3.1-9]: RETAIN set
+				durable = append(durable, pendingStore{s, om})
+			}
 		}
 	}
+	if len(durable) > 0 {
+		b.enqueueDurably(durable)
+	}
 	return true
+}
+
+// saveSession writes a persistent session's subscriptions before they are
+// acknowledged.
+func (c *conn) saveSession() {
+	if err := c.sess.save(time.Time{}); err != nil {
+		c.log().Error("mqtt session not stored", "err", err)
+	}
 }
 
 // onUnsubscribe removes subscriptions.
@@ -104,5 +120,6 @@ func (c *conn) onUnsubscribe(p *packet.Unsubscribe) {
 		}
 	}
 	s.mu.Unlock()
+	c.saveSession()
 	c.sendControl(ack)
 }

@@ -28,7 +28,7 @@ var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeB
 // by the in-flight window) always go in.
 func (c *conn) enqueue(it outItem) {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || c.kicked {
 		c.mu.Unlock()
 		return
 	}
@@ -40,6 +40,9 @@ func (c *conn) enqueue(it outItem) {
 	c.queue = append(c.queue, it)
 	start := !c.writing
 	c.writing = true
+	if start {
+		c.writer.Add(1)
+	}
 	c.mu.Unlock()
 	if start {
 		go c.writeLoop()
@@ -54,6 +57,7 @@ func (c *conn) writeLoop() {
 	defer func() {
 		bw.Reset(nil)
 		writers.Put(bw)
+		c.writer.Done()
 	}()
 	var batch []outItem
 	for {
@@ -68,9 +72,10 @@ func (c *conn) writeLoop() {
 			return
 		}
 		batch, c.queue = c.queue, batch[:0]
+		// Under mu, so that a kick's shorter deadline, set later, wins.
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.lim.WriteTimeout))
 		c.mu.Unlock()
 
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.b.lim.WriteTimeout))
 		var err error
 		for i := range batch {
 			it := &batch[i]
