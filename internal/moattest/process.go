@@ -135,4 +135,3 @@ func (p *Process) Terminate(t testing.TB) {
 		t.Fatalf("moat serve after SIGTERM: %v", err)
 	}
 }
-
