@@ -21,6 +21,7 @@ import (
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/broker"
 	"github.com/moat-iot/moat/internal/mqtt/packet"
+	"github.com/moat-iot/moat/internal/pki"
 	"github.com/moat-iot/moat/internal/policies"
 	"github.com/moat-iot/moat/internal/policy"
 	"github.com/moat-iot/moat/internal/registry"
@@ -41,10 +42,14 @@ var _ broker.Gate = (*Gate)(nil)
 func (g *Gate) Admit(ctx context.Context, info broker.ConnInfo) (broker.Permissions, *broker.Refusal) {
 	p, err := g.Auth.Certificate(ctx, info.PeerCertificates)
 	if err != nil {
+		who := ""
+		if len(info.PeerCertificates) > 0 {
+			who = "cert/" + pki.CertificateID(info.PeerCertificates[0].Raw)
+		}
 		switch {
 		case errors.Is(err, auth.ErrNoCertificate), errors.Is(err, auth.ErrUnknownCertificate),
 			errors.Is(err, auth.ErrCertificateNotActive), errors.Is(err, auth.ErrCertificateExpired):
-			return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: err.Error()}
+			return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: err.Error(), Principal: who}
 		}
 		g.log().Error("mqtt authentication failed", "client_id", info.ClientID, "err", err)
 		return nil, &broker.Refusal{Code: packet.ServerUnavailable, Reason: "authentication is unavailable"}
@@ -55,7 +60,7 @@ func (g *Gate) Admit(ctx context.Context, info broker.ConnInfo) (broker.Permissi
 		return nil, &broker.Refusal{Code: packet.ServerUnavailable, Reason: "authorization is unavailable"}
 	}
 	if !perms.Allow(broker.ActConnect, info.ClientID) {
-		return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: "not authorized: iot:Connect on client/" + info.ClientID}
+		return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: "not authorized: iot:Connect on client/" + info.ClientID, Principal: p.String()}
 	}
 	return perms, nil
 }

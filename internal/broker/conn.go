@@ -134,9 +134,10 @@ func (c *conn) connect(cp *packet.Connect) bool {
 	b := c.b
 	c.version = cp.ProtocolLevel
 	lim := b.lim
+	principal := ""
 	refuse := func(code packet.ReasonCode, reason string) bool {
 		b.m.connects.WithLabelValues(code.String()).Inc()
-		b.log.Info("mqtt connect refused", "client_id", cp.ClientID, "remote", c.nc.RemoteAddr().String(), "code", code.String(), "reason", reason)
+		b.log.Info("mqtt connect refused", "client_id", cp.ClientID, "principal", principal, "remote", c.nc.RemoteAddr().String(), "code", code.String(), "reason", reason)
 		ack := &packet.Connack{ReasonCode: code}
 		if c.version == packet.V5 {
 			ack.Properties.ReasonString = reason
@@ -159,8 +160,10 @@ func (c *conn) connect(cp *packet.Connect) bool {
 		RemoteAddr: c.nc.RemoteAddr(), Username: cp.Username, Password: cp.Password, CleanStart: cp.CleanStart, Version: c.version}
 	perms, ref := b.gate.Admit(context.Background(), info)
 	if ref != nil {
+		principal = ref.Principal
 		return refuse(ref.Code, ref.Reason)
 	}
+	principal = perms.Principal()
 	c.perms = perms
 	c.clientID = cp.ClientID
 	c.logger = b.log.With("client_id", c.clientID, "principal", perms.Principal())

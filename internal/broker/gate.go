@@ -73,6 +73,9 @@ type Permissions interface {
 type Refusal struct {
 	Code   packet.ReasonCode
 	Reason string
+	// Principal names the identity that was refused, for the server log
+	// (e.g. cert/ID); never sent to the client.
+	Principal string
 }
 
 func (r *Refusal) Error() string { return r.Code.String() + ": " + r.Reason }

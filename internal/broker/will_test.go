@@ -74,7 +74,6 @@ func TestWill_Delivery(t *testing.T) {
 		if p := late.expectPublish("will/retained", "gone"); !p.Retain {
 			t.Fatal("retained will delivered with RETAIN 0 to a new subscription")
 		}
-		late.publish("will/retained", "", 1, true) // clean up
 	})
 	t.Run("keep-alive expiry", func(t *testing.T) {
 		t.Parallel()
