@@ -12,6 +12,7 @@ package access
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -87,7 +88,9 @@ func (g *Gate) Bind(ctx context.Context, p auth.Principal, clientID string, remo
 	if thing != nil {
 		vars.Thing = &policy.Thing{Name: thing.Name, TypeName: thing.TypeName, Attributes: thing.Attributes}
 	}
-	return newPermissions(g.ARNs, p, compiled, vars), nil
+	perms := newPermissions(g.ARNs, p, compiled, vars)
+	perms.gate, perms.clientID, perms.remote = g, clientID, remote
+	return perms, nil
 }
 
 func (g *Gate) log() *slog.Logger {
@@ -108,6 +111,10 @@ type Permissions struct {
 	principal auth.Principal
 	policies  []*policy.Compiled
 	vars      *policy.Vars
+	// For Refresh: how these permissions were made.
+	gate     *Gate
+	clientID string
+	remote   net.Addr
 
 	mu    sync.RWMutex
 	cache [6]map[string]bool // by broker.Action; guarded by mu
@@ -154,4 +161,54 @@ func (p *Permissions) Decide(a broker.Action, resource string, explain bool) pol
 		vars.Topic = resource
 	}
 	return policy.Evaluate(p.policies, &policy.Request{Action: a.String(), Resource: res, Vars: &vars, Explain: explain})
+}
+
+var _ broker.Refresher = (*Permissions)(nil)
+
+// Refresh recomputes the permissions from the store as a new CONNECT
+// would: the certificate must still be registered and ACTIVE (else
+// DISCONNECT 0x8C, its authentication no longer holds), and iot:Connect
+// must still be allowed (else 0x87).
+func (p *Permissions) Refresh(ctx context.Context) (broker.Permissions, *broker.Refusal) {
+	g := p.gate
+	if g == nil || p.principal.Certificate == nil {
+		return p, nil
+	}
+	pr, err := g.Auth.Certificate(ctx, []*x509.Certificate{p.principal.Certificate})
+	if err != nil {
+		return nil, &broker.Refusal{Code: packet.BadAuthenticationMethod, Reason: err.Error(), Principal: p.principal.String()}
+	}
+	np, err := g.Bind(ctx, pr, p.clientID, p.remote)
+	if err != nil {
+		g.log().Error("mqtt recheck failed; keeping the connection's permissions", "client_id", p.clientID, "err", err)
+		return p, nil
+	}
+	if !np.Allow(broker.ActConnect, p.clientID) {
+		return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: "not authorized: iot:Connect on client/" + p.clientID + " no longer allowed", Principal: p.principal.String()}
+	}
+	return np, nil
+}
+
+// CertificateID is the id of the connection's certificate.
+func (p *Permissions) CertificateID() string { return p.principal.CertificateID }
+
+// CertificateARN is the ARN of the connection's certificate.
+func (p *Permissions) CertificateARN() string { return p.principal.CertificateARN }
+
+// UsesPolicy reports whether the policy named is one of the connection's.
+func (p *Permissions) UsesPolicy(name string) bool {
+	for _, c := range p.policies {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ThingName is the connection's thing, or "".
+func (p *Permissions) ThingName() string {
+	if p.vars.Thing == nil {
+		return ""
+	}
+	return p.vars.Thing.Name
 }

@@ -16,7 +16,7 @@ func (b *Broker) attach(c *conn, cp *packet.Connect, expiry time.Duration, persi
 		old.forget()
 	}
 	s.mu.Lock()
-	s.certID = c.perms.Principal()
+	s.certID = c.permissions().Principal()
 	s.mu.Unlock()
 	if err := s.save(time.Time{}); err != nil {
 		c.log().Error("mqtt session not stored", "err", err)
@@ -141,9 +141,9 @@ func (c *conn) teardown() {
 		s.will = nil
 		if will != nil && !graceful && !shutdown {
 			if delay > 0 && s.persistent {
-				s.willTimer = time.AfterFunc(min(delay, s.expiry), func() { b.publishWill(s, will, c.perms) })
+				s.willTimer = time.AfterFunc(min(delay, s.expiry), func() { b.publishWill(s, will, c.permissions()) })
 			} else {
-				go b.publishWill(nil, will, c.perms)
+				go b.publishWill(nil, will, c.permissions())
 			}
 		}
 		if !s.persistent {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moat-iot/moat/internal/mqtt/packet"
@@ -23,7 +24,7 @@ type conn struct {
 	r        *packet.Reader
 	version  packet.Version
 	clientID string
-	perms    Permissions
+	permsV   atomic.Pointer[permsBox] // replaced when policies change (Recheck)
 	sess     *session
 	keep     time.Duration // read deadline between packets: 1.5 × keep-alive; 0: none
 	maxOut   uint32        // the client's Maximum Packet Size; 0: no limit
@@ -48,6 +49,15 @@ type conn struct {
 	// graceful is set by the reader on DISCONNECT 0x00: no will.
 	graceful bool
 }
+
+// permsBox holds a connection's Permissions for atomic replacement.
+type permsBox struct{ p Permissions }
+
+// permissions returns the connection's current permissions; fan-out
+// goroutines read them while a recheck may replace them.
+func (c *conn) permissions() Permissions { return c.permsV.Load().p }
+
+func (c *conn) setPermissions(p Permissions) { c.permsV.Store(&permsBox{p}) }
 
 func (c *conn) log() *slog.Logger {
 	if c.logger != nil {
@@ -164,7 +174,7 @@ func (c *conn) connect(cp *packet.Connect) bool {
 		return refuse(ref.Code, ref.Reason)
 	}
 	principal = perms.Principal()
-	c.perms = perms
+	c.setPermissions(perms)
 	c.clientID = cp.ClientID
 	c.logger = b.log.With("client_id", c.clientID, "principal", perms.Principal())
 
@@ -202,6 +212,11 @@ func (c *conn) connect(cp *packet.Connect) bool {
 
 	expiry, persistent := c.sessionExpiry(cp)
 	sess, present := b.attach(c, cp, expiry, persistent)
+	if present {
+		// A resumed session's subscriptions are checked against the
+		// permissions of today, not those of when they were made.
+		c.pruneSubscriptions(perms)
+	}
 
 	ack := &packet.Connack{SessionPresent: present, ReasonCode: packet.Success}
 	if c.version == packet.V5 {
@@ -243,10 +258,7 @@ func (c *conn) sessionExpiry(cp *packet.Connect) (time.Duration, bool) {
 		return 0, false
 	}
 	d := time.Duration(cp.Properties.SessionExpiry) * time.Second
-	maxExp := lim.MaxSessionExpiry
-	if maxExp == 0 {
-		maxExp = lim.SessionExpiry
-	}
+	maxExp := lim.maxSessionExpiry()
 	if cp.Properties.SessionExpiry == 0xFFFFFFFF || d > maxExp {
 		d = maxExp
 	}
@@ -403,7 +415,7 @@ func (c *conn) onDisconnect(p *packet.Disconnect) {
 			return
 		}
 		d := time.Duration(p.Properties.SessionExpiry) * time.Second
-		if maxExp := c.b.lim.MaxSessionExpiry; maxExp > 0 && d > maxExp {
+		if maxExp := c.b.lim.maxSessionExpiry(); d > maxExp || p.Properties.SessionExpiry == 0xFFFFFFFF {
 			d = maxExp
 		}
 		s.expiry, s.persistent = d, d > 0

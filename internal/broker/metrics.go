@@ -11,6 +11,7 @@ type metrics struct {
 	dropped       *prometheus.CounterVec // by reason
 	denied        *prometheus.CounterVec // by action
 	disconnects   *prometheus.CounterVec // by reason code
+	rechecks      *prometheus.CounterVec // live re-evaluations, by outcome
 
 	receivedQ  [3]prometheus.Counter // received, by QoS, resolved once
 	deliveredQ [3]prometheus.Counter
@@ -32,13 +33,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Actions refused by policy, by action."}, []string{"action"}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_mqtt_server_disconnects_total",
 			Help: "Connections closed by the server, by reason."}, []string{"reason"}),
+		rechecks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_mqtt_rechecks_total",
+			Help: "Live connections re-evaluated after a certificate or policy change, by outcome (kept, closed)."}, []string{"outcome"}),
 	}
 	for q := range 3 {
 		m.receivedQ[q] = m.received.WithLabelValues(string(rune('0' + q)))
 		m.deliveredQ[q] = m.delivered.WithLabelValues(string(rune('0' + q)))
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.connects, m.handshakeFail, m.received, m.delivered, m.dropped, m.denied, m.disconnects)
+		reg.MustRegister(m.connections, m.connects, m.handshakeFail, m.received, m.delivered, m.dropped, m.denied, m.disconnects, m.rechecks)
 	}
 	return m
 }

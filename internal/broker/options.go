@@ -45,8 +45,9 @@ type Limits struct {
 	// towards the broker (MQTT 5; AWS 8). 0 disables them.
 	TopicAliasMaximum uint16
 	// MaxQueuedMessages is how many messages may wait for one client
-	// (online or offline) beyond its in-flight window; more are dropped
-	// (QoS 0 first) and counted. Must be > 0.
+	// (online or offline) beyond its in-flight window; a message arriving at
+	// a full queue is dropped and counted (moat_mqtt_messages_dropped_total
+	// {reason="queue_full"}). Must be > 0.
 	MaxQueuedMessages int
 	// SessionExpiry is the expiry of a persistent MQTT 3.1.1 session and
 	// the cap for MQTT 5 (AWS 1 hour).
@@ -100,13 +101,15 @@ func DefaultLimits() Limits {
 
 // AWSStrictLimits refuses exactly what AWS IoT Core refuses: QoS 2, more
 // than 100 publishes per second per connection, parent matching of "#",
-// retained messages on wildcard subscriptions.
+// retained messages on wildcard subscriptions, sessions longer than AWS's
+// default hour.
 func AWSStrictLimits() Limits {
 	l := DefaultLimits()
 	l.MaxQoS = 1
 	l.MaxPublishRate = 100
 	l.ParentMatch = false
 	l.RetainedOnWildcard = false
+	l.MaxSessionExpiry = time.Hour // AWS's default; an account may raise it
 	return l
 }
 
@@ -131,9 +134,17 @@ func (l Limits) Validate() error {
 	check(l.WriteTimeout > 0, "WriteTimeout must be > 0")
 	check(l.ConnectTimeout > 0, "ConnectTimeout must be > 0")
 	check(l.MaxConcurrentHandshakes > 0, "MaxConcurrentHandshakes must be > 0")
-	check(l.AcceptRate >= 0, "AcceptRate must be >= 0")
+	check(l.AcceptRate >= 0 && l.AcceptRate <= 1_000_000, "AcceptRate must be 0..1000000 per second")
 	if err := l.Topic.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// maxSessionExpiry is the cap of an MQTT 5 session expiry.
+func (l Limits) maxSessionExpiry() time.Duration {
+	if l.MaxSessionExpiry == 0 {
+		return l.SessionExpiry
+	}
+	return l.MaxSessionExpiry
 }

@@ -41,9 +41,9 @@ func (c *conn) onPublish(p *packet.Publish) bool {
 		c.protocolError(packet.TopicNameInvalid, "topic name is not valid: "+err.Error())
 		return false
 	}
-	if !c.perms.Allow(ActPublish, p.Topic) || (p.Retain && !c.perms.Allow(ActRetainPublish, p.Topic)) {
+	if !c.permissions().Allow(ActPublish, p.Topic) || (p.Retain && !c.permissions().Allow(ActRetainPublish, p.Topic)) {
 		action := ActPublish
-		if p.Retain && c.perms.Allow(ActPublish, p.Topic) {
+		if p.Retain && c.permissions().Allow(ActPublish, p.Topic) {
 			action = ActRetainPublish
 		}
 		c.denied(action, p.Topic)

@@ -84,7 +84,7 @@ func (s *session) deliver(m *message, qos byte, retain bool, subIDs []uint32) *o
 			s.b.m.dropped.WithLabelValues("offline").Inc()
 			return nil
 		}
-		if !c.perms.Allow(ActReceive, m.pub.Topic) {
+		if !c.permissions().Allow(ActReceive, m.pub.Topic) {
 			c.denied(ActReceive, m.pub.Topic)
 			return nil
 		}
@@ -141,7 +141,7 @@ func (s *session) sendLocked(om *outMsg) {
 		s.ackStored(om.seq)
 		return
 	}
-	if !c.perms.Allow(ActReceive, om.m.pub.Topic) {
+	if !c.permissions().Allow(ActReceive, om.m.pub.Topic) {
 		c.denied(ActReceive, om.m.pub.Topic)
 		s.ackStored(om.seq)
 		return

@@ -44,7 +44,7 @@ func (c *conn) onSubscribe(p *packet.Subscribe) bool {
 			c.protocolError(packet.ProtocolError, "No Local on a shared subscription") // [MQTT-3.8.3-4]
 			return false
 		}
-		if !c.perms.Allow(ActSubscribe, sub.Filter) {
+		if !c.permissions().Allow(ActSubscribe, sub.Filter) {
 			c.denied(ActSubscribe, sub.Filter)
 			g.code = packet.NotAuthorized
 			continue

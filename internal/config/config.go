@@ -15,6 +15,11 @@
 // setting (--hostname) set by a layer replaces the whole list of the layers
 // below it; it is never merged.
 //
+// The MQTT limits add one rule (MQTTPrecedenceRule): the --limits profile
+// gives every MQTT limit its value, and each --mqtt-* setting given at any
+// layer replaces the profile's value for that limit, even when the profile
+// comes from a higher layer. See MQTT.
+//
 // Load then normalises the result (see Config.Normalize) and validates it.
 // Every validation error names the flag it is about, for example
 // `--account-id: must be 12 digits, got "12"`, and several problems are
@@ -109,6 +114,10 @@ type Config struct {
 	DeviceKeyType string `yaml:"device-key-type"`
 
 	Limits Limits `yaml:"limits"`
+
+	// MQTT are the broker's limits: a profile (--limits) and single
+	// settings that override it (--mqtt-*). See MQTT and docs/mqtt.md.
+	MQTT MQTT `yaml:"mqtt"`
 }
 
 // Limits are the explicit bounds of the HTTPS surface. Every field has a
@@ -154,6 +163,7 @@ func Default() Config {
 			MaxHeaderBytes:    64 * KiB,
 			ShutdownTimeout:   15 * time.Second,
 		},
+		MQTT: MQTT{Limits: LimitsDefault},
 	}
 }
 

@@ -51,8 +51,11 @@ func yamlError(err error) error {
 	for _, msg := range te.Errors {
 		if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
 			key := m[2]
-			if m[3] == "limitsFile" {
+			switch m[3] {
+			case "limitsFile":
 				key = "limits." + key
+			case "mqttFile":
+				key = "mqtt." + key
 			}
 			msg = fmt.Sprintf("line %s: unknown key %q (the keys are listed in 'moat serve --help')", m[1], key)
 		}

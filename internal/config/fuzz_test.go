@@ -10,6 +10,7 @@ func FuzzDecodeFile(f *testing.F) {
 		"",
 		"region: eu-west-1\nhostname: [a.example.com, 10.0.0.1]\n",
 		"limits:\n  max-request-body: 1MiB\n  shutdown-timeout: 30s\n",
+		"mqtt:\n  limits: aws-strict\n  max-packet-size: 64KiB\n  max-qos:\n  parent-match: true\n",
 		"a: &x [*x]\n",
 		"---\n---\n",
 	} {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moat-iot/moat/internal/broker"
 )
 
 // setting is one configurable value: its flag, its config-file key, its
@@ -18,6 +20,9 @@ type setting struct {
 	group string // help section
 	usage string // one or two sentences for help
 	list  bool   // repeatable flag; the environment variable is comma-separated
+	// profiled: the default comes from the --limits profile, and a value
+	// given at any layer overrides the profile's (the --mqtt-* settings).
+	profiled bool
 
 	// get formats the current value for help ("" shows as "off" or "none").
 	get func(c *Config) string
@@ -41,7 +46,8 @@ const (
 )
 
 // Help sections, in the order they are printed.
-var groups = []string{"Listeners and storage", "Names in certificates and ARNs", "Keys", "Logging", "Limits (HTTPS)"}
+var groups = []string{"Listeners and storage", "Names in certificates and ARNs", "Keys", "Logging", "Limits (HTTPS)",
+	"MQTT limits (docs/mqtt.md)"}
 
 func str(s setting, field func(c *Config) *string) setting {
 	s.get, s.set = func(c *Config) string { return *field(c) },
@@ -142,6 +148,76 @@ var settings = []setting{
 	duration(setting{flag: "shutdown-timeout", key: "limits.shutdown-timeout", arg: "DURATION", group: groups[4],
 		usage: "Time allowed for a graceful stop after SIGINT/SIGTERM before in-flight work is cut off, 1s to 10m."},
 		func(c *Config) *time.Duration { return &c.Limits.ShutdownTimeout }),
+
+	str(setting{flag: "limits", key: "mqtt.limits", arg: "PROFILE", group: groups[5],
+		usage: "MQTT limits profile. default: AWS IoT Core's sizes and counts, plus QoS 2, MQTT's wildcard rules and no publish rate cap. " +
+			"aws-strict: refuse what AWS IoT Core refuses (QoS 2, over 100 publishes/s per connection, \"a/#\" matching \"a\", " +
+			"retained messages on wildcard subscriptions). Each --mqtt-* setting given, at any layer, overrides the profile's value; " +
+			"each shows its default and, where it differs, its aws-strict value."},
+		func(c *Config) *string { return &c.MQTT.Limits }),
+	mqttSize(setting{flag: "mqtt-max-packet-size", key: "mqtt.max-packet-size", group: groups[5],
+		usage: "Largest MQTT packet accepted, fixed header included, 1KiB to 256MiB; MQTT 5 clients are told it. The default carries AWS's 128 KiB payload with room for topic and properties."},
+		func(c *Config) **int { return &c.MQTT.MaxPacketSize }, func(l broker.Limits) int { return l.MaxPacketSize }),
+	mqttCount(setting{flag: "mqtt-max-client-id-length", key: "mqtt.max-client-id-length", group: groups[5],
+		usage: "Longest client id accepted, in bytes; 0: MQTT's own maximum (65535)."},
+		func(c *Config) **int { return &c.MQTT.MaxClientIDLength }, func(l broker.Limits) int { return l.MaxClientIDLength }),
+	mqttCount(setting{flag: "mqtt-max-topic-length", key: "mqtt.max-topic-length", group: groups[5],
+		usage: "Longest topic name or filter, in bytes, a $aws/rules/RULE/ or $share/GROUP/ prefix not counted; 0: no limit."},
+		func(c *Config) **int { return &c.MQTT.MaxTopicLength }, func(l broker.Limits) int { return l.Topic.MaxLength }),
+	mqttCount(setting{flag: "mqtt-max-topic-levels", key: "mqtt.max-topic-levels", group: groups[5],
+		usage: "Most levels (slashes plus one) in a topic name or filter, the same prefixes not counted; 0: no limit."},
+		func(c *Config) **int { return &c.MQTT.MaxTopicLevels }, func(l broker.Limits) int { return l.Topic.MaxLevels }),
+	mqttCount(setting{flag: "mqtt-max-filters-per-subscribe", key: "mqtt.max-filters-per-subscribe", group: groups[5],
+		usage: "Most topic filters one SUBSCRIBE may carry; the filters beyond are refused in the SUBACK; 0: no limit."},
+		func(c *Config) **int { return &c.MQTT.MaxFiltersPerSubscribe }, func(l broker.Limits) int { return l.MaxFiltersPerSubscribe }),
+	mqttCount(setting{flag: "mqtt-max-subscriptions", key: "mqtt.max-subscriptions", group: groups[5],
+		usage: "Most subscriptions one session may hold; further ones are refused in the SUBACK; 0: no limit."},
+		func(c *Config) **int { return &c.MQTT.MaxSubscriptions }, func(l broker.Limits) int { return l.MaxSubscriptionsPerConnection }),
+	mqttCount(setting{flag: "mqtt-max-publish-rate", key: "mqtt.max-publish-rate", group: groups[5],
+		usage: "Most PUBLISH packets per second one connection may send; 0: no cap. Over it, MQTT 5 QoS 1/2 publishes are refused with 0x97, others close the connection."},
+		func(c *Config) **int { return &c.MQTT.MaxPublishRate }, func(l broker.Limits) int { return l.MaxPublishRate }),
+	mqttDuration(setting{flag: "mqtt-min-keep-alive", key: "mqtt.min-keep-alive", group: groups[5],
+		usage: "Smallest keep-alive granted, whole seconds up to 65535s; a client asking less gets this (MQTT 5: Server Keep Alive); 0: no minimum."},
+		func(c *Config) **time.Duration { return &c.MQTT.MinKeepAlive }, func(l broker.Limits) time.Duration { return keepAlive(l.MinKeepAlive) }),
+	mqttDuration(setting{flag: "mqtt-max-keep-alive", key: "mqtt.max-keep-alive", group: groups[5],
+		usage: "Largest keep-alive granted, whole seconds up to 65535s; a client asking more, or none (0), gets this; 0: no maximum. A connection silent for 1.5 keep-alives is closed."},
+		func(c *Config) **time.Duration { return &c.MQTT.MaxKeepAlive }, func(l broker.Limits) time.Duration { return keepAlive(l.MaxKeepAlive) }),
+	mqttCount(setting{flag: "mqtt-max-qos", key: "mqtt.max-qos", group: groups[5],
+		usage: "Highest QoS: 2, or 1 as AWS (subscriptions granted QoS 1 at most, QoS 2 publishes and wills refused, MQTT 5 clients told Maximum QoS 1)."},
+		func(c *Config) **int { return &c.MQTT.MaxQoS }, func(l broker.Limits) byte { return l.MaxQoS }),
+	mqttCount(setting{flag: "mqtt-receive-maximum", key: "mqtt.receive-maximum", group: groups[5],
+		usage: "QoS 1/2 messages in flight per direction: what a client may send unacknowledged (MQTT 5 Receive Maximum) and what moat sends a client that sets none; 1 to 65535."},
+		func(c *Config) **int { return &c.MQTT.ReceiveMaximum }, func(l broker.Limits) uint16 { return l.ReceiveMaximum }),
+	mqttCount(setting{flag: "mqtt-topic-alias-maximum", key: "mqtt.topic-alias-maximum", group: groups[5],
+		usage: "Topic aliases an MQTT 5 client may use when publishing, 0 to 65535; 0 disables them."},
+		func(c *Config) **int { return &c.MQTT.TopicAliasMaximum }, func(l broker.Limits) uint16 { return l.TopicAliasMaximum }),
+	mqttCount(setting{flag: "mqtt-max-queued-messages", key: "mqtt.max-queued-messages", group: groups[5],
+		usage: "Messages that may wait for one client beyond its in-flight window, online or offline; more are dropped and counted (moat_mqtt_messages_dropped_total). At least 1."},
+		func(c *Config) **int { return &c.MQTT.MaxQueuedMessages }, func(l broker.Limits) int { return l.MaxQueuedMessages }),
+	mqttDuration(setting{flag: "mqtt-session-expiry", key: "mqtt.session-expiry", group: groups[5],
+		usage: "How long a persistent MQTT 3.1.1 session (clean session 0) outlives its connection, in whole seconds; 0 ends it with the connection."},
+		func(c *Config) **time.Duration { return &c.MQTT.SessionExpiry }, func(l broker.Limits) time.Duration { return l.SessionExpiry }),
+	mqttDuration(setting{flag: "mqtt-max-session-expiry", key: "mqtt.max-session-expiry", group: groups[5],
+		usage: "Longest session expiry an MQTT 5 client may ask for, in whole seconds; longer requests get this; 0: --mqtt-session-expiry."},
+		func(c *Config) **time.Duration { return &c.MQTT.MaxSessionExpiry }, func(l broker.Limits) time.Duration { return l.MaxSessionExpiry }),
+	mqttDuration(setting{flag: "mqtt-write-timeout", key: "mqtt.write-timeout", group: groups[5],
+		usage: "Time allowed for one write to a client; a client that does not read is disconnected. At least 100ms."},
+		func(c *Config) **time.Duration { return &c.MQTT.WriteTimeout }, func(l broker.Limits) time.Duration { return l.WriteTimeout }),
+	mqttDuration(setting{flag: "mqtt-connect-timeout", key: "mqtt.connect-timeout", group: groups[5],
+		usage: "Time allowed from TCP accept to a complete CONNECT, TLS handshake included. At least 100ms."},
+		func(c *Config) **time.Duration { return &c.MQTT.ConnectTimeout }, func(l broker.Limits) time.Duration { return l.ConnectTimeout }),
+	mqttCount(setting{flag: "mqtt-max-concurrent-handshakes", key: "mqtt.max-concurrent-handshakes", group: groups[5],
+		usage: "TLS handshakes in progress at once; further accepted connections wait their turn (reconnect storms). At least 1."},
+		func(c *Config) **int { return &c.MQTT.MaxConcurrentHandshakes }, func(l broker.Limits) int { return l.MaxConcurrentHandshakes }),
+	mqttCount(setting{flag: "mqtt-accept-rate", key: "mqtt.accept-rate", group: groups[5],
+		usage: "Most new MQTT connections accepted per second, 0 to 1000000; 0: no cap."},
+		func(c *Config) **int { return &c.MQTT.AcceptRate }, func(l broker.Limits) int { return l.AcceptRate }),
+	mqttBool(setting{flag: "mqtt-parent-match", key: "mqtt.parent-match", group: groups[5],
+		usage: "Whether \"a/#\" also matches \"a\" (MQTT: true; AWS: false)."},
+		func(c *Config) **bool { return &c.MQTT.ParentMatch }, func(l broker.Limits) bool { return l.ParentMatch }),
+	mqttBool(setting{flag: "mqtt-retained-on-wildcard", key: "mqtt.retained-on-wildcard", group: groups[5],
+		usage: "Whether a subscription with a wildcard filter receives the retained messages it matches (MQTT: true; AWS: only exact filters, false)."},
+		func(c *Config) **bool { return &c.MQTT.RetainedOnWildcard }, func(l broker.Limits) bool { return l.RetainedOnWildcard }),
 }
 
 // quoteDefault formats a default for help.
@@ -151,7 +227,7 @@ func quoteDefault(s *setting, v string) string {
 		return "off"
 	case v == "":
 		return `""`
-	case s.arg == "SIZE" || s.arg == "DURATION" || s.list:
+	case s.arg == "SIZE" || s.arg == "DURATION" || s.arg == "N" || s.arg == "BOOL" || s.list:
 		return v
 	}
 	return strconv.Quote(v)

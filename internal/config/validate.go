@@ -128,6 +128,7 @@ func (c Config) Validate() error {
 	if l.ShutdownTimeout < minTimeout || l.ShutdownTimeout > maxShutdown {
 		bad("shutdown-timeout", "must be between %v and %v, got %v", minTimeout, maxShutdown, l.ShutdownTimeout)
 	}
+	c.validateMQTT(bad)
 	return errors.Join(errs...)
 }
 

@@ -169,10 +169,11 @@ func (s *Server) Start(ctx context.Context) error {
 		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.MQTTAddr, s.HTTPSAddr),
 	}
 	s.broker, err = broker.New(broker.Options{
-		Limits:     broker.DefaultLimits(),
+		Limits:     s.cfg.BrokerLimits(),
 		Gate:       &access.Gate{Auth: s.auth, Registry: reg, Policies: pols, ARNs: arns, Log: s.log},
 		Logger:     s.log,
 		Retained:   broker.StoreRetained{Store: st},
+		Sessions:   st,
 		Registerer: s.reg,
 	})
 	if err != nil {
