@@ -36,7 +36,8 @@ func (s *Service) Attach(ctx context.Context, name, target string) error {
 	if err := names.Policy("policyName", name); err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	attachedNow := false
+	err := s.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := getPolicy(tx, name); err != nil {
 			return err
 		}
@@ -55,8 +56,13 @@ func (s *Service) Attach(ctx context.Context, name, target string) error {
 		if len(attached) >= MaxPoliciesPerTarget {
 			return awsapi.Errorf(awsapi.LimitExceeded, "Target already has the maximum of %d policies attached.", MaxPoliciesPerTarget)
 		}
+		attachedNow = true
 		return tx.AttachPolicy(name, target)
 	})
+	if err == nil && attachedNow && s.OnChange != nil {
+		s.OnChange(name, target)
+	}
+	return err
 }
 
 // Detach detaches a policy from a target. Detaching what is not attached
@@ -81,7 +87,7 @@ func (s *Service) Detach(ctx context.Context, name, target string) error {
 		return err
 	})
 	if err == nil && detached && s.OnChange != nil {
-		s.OnChange(name)
+		s.OnChange(name, target)
 	}
 	return err
 }

@@ -34,9 +34,10 @@ type Service struct {
 	arns arn.Builder
 	now  func() time.Time
 	// OnChange, if set, is called after a change that may alter what a
-	// principal is allowed (a new default version, a detach, a delete),
-	// outside the transaction, with the policy name.
-	OnChange func(policyName string)
+	// principal is allowed, outside the transaction: with the policy name
+	// and "" when every principal using the policy is affected (a new
+	// default version), or with the target an attach or detach concerned.
+	OnChange func(policyName, target string)
 
 	cache compiledCache
 }
@@ -170,7 +171,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		s.forget(name)
 	}
 	if err == nil && s.OnChange != nil {
-		s.OnChange(name)
+		s.OnChange(name, "")
 	}
 	return err
 }
@@ -215,7 +216,7 @@ func (s *Service) CreateVersion(ctx context.Context, name, doc string, setAsDefa
 		return tx.UpdatePolicy(p)
 	})
 	if err == nil && setAsDefault && s.OnChange != nil {
-		s.OnChange(name)
+		s.OnChange(name, "")
 	}
 	return out, err
 }
@@ -302,7 +303,7 @@ func (s *Service) SetDefaultVersion(ctx context.Context, name, versionID string)
 		return tx.UpdatePolicy(p)
 	})
 	if err == nil && s.OnChange != nil {
-		s.OnChange(name)
+		s.OnChange(name, "")
 	}
 	return err
 }

@@ -50,7 +50,7 @@ func (s *Service) AttachThingPrincipal(ctx context.Context, thing, principal, ty
 	default:
 		return awsapi.Errorf(awsapi.InvalidRequest, "thingPrincipalType must be EXCLUSIVE_THING or NON_EXCLUSIVE_THING, got %q.", typ)
 	}
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.Thing(thing); errors.Is(err, store.ErrNotFound) {
 			return thingNotFound(thing)
 		} else if err != nil {
@@ -76,6 +76,10 @@ func (s *Service) AttachThingPrincipal(ctx context.Context, thing, principal, ty
 		}
 		return tx.AttachThingPrincipal(store.ThingPrincipal{ThingName: thing, Principal: principal, Type: typ, CreatedAt: s.now().UTC()})
 	})
+	if err == nil && s.OnPrincipalChange != nil {
+		s.OnPrincipalChange(principal, thing)
+	}
+	return err
 }
 
 // DetachThingPrincipal detaches a principal from a thing. Detaching what is
@@ -88,7 +92,7 @@ func (s *Service) DetachThingPrincipal(ctx context.Context, thing, principal str
 	if principal == "" {
 		return names.Required("principal (x-amzn-principal header)")
 	}
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.Thing(thing); errors.Is(err, store.ErrNotFound) {
 			return thingNotFound(thing)
 		} else if err != nil {
@@ -99,6 +103,10 @@ func (s *Service) DetachThingPrincipal(ctx context.Context, thing, principal str
 		}
 		return nil
 	})
+	if err == nil && s.OnPrincipalChange != nil {
+		s.OnPrincipalChange(principal, thing)
+	}
+	return err
 }
 
 // ThingPrincipals lists the principals of a thing.

@@ -28,6 +28,9 @@ type Service struct {
 	st   store.Store
 	arns arn.Builder
 	now  func() time.Time
+	// OnPrincipalChange, if set, is called after a principal was attached
+	// to or detached from a thing, outside the transaction.
+	OnPrincipalChange func(principal, thing string)
 }
 
 // New returns a registry service.

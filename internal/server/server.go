@@ -179,6 +179,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
+	s.wireRechecks(reg, ctl.Certs, pols)
 	router := api.NewRouter(api.Options{MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log, Registerer: s.reg},
 		api.Group{
 			Prefix: "iot:",
