@@ -53,7 +53,8 @@ start_moat() {
 	MOAT_HTTPS_PORT=$("$BENCH" freeport)
 	ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 	"$BENCH_DIR/moat" serve --data-dir "$MOAT_DATA" --mqtt-addr "127.0.0.1:$MOAT_MQTT_PORT" \
-		--https-addr "127.0.0.1:$MOAT_HTTPS_PORT" >"$BENCH_DIR/moat.log" 2>&1 &
+		--https-addr "127.0.0.1:$MOAT_HTTPS_PORT" --log-level warn \
+		--mqtt-receive-maximum "${MAX_INFLIGHT:-20}" --mqtt-max-queued-messages "${MAX_QUEUED:-1000}" >"$BENCH_DIR/moat.log" 2>&1 &
 	MOAT_PID=$!
 	for _ in $(seq 300); do
 		if curl -fsS --cacert "$MOAT_DATA/root-ca.pem" "https://127.0.0.1:$MOAT_HTTPS_PORT/health" >/dev/null 2>&1; then
@@ -78,7 +79,7 @@ start_moat() {
 # the broker (internal/broker) and its policy checks are in.
 # ======================================================================
 moat_provision() {
-	export AWS_SHARED_CREDENTIALS_FILE=$MOAT_DATA/admin.credentials AWS_CA_BUNDLE=$MOAT_DATA/root-ca.pem AWS_REGION=us-east-1
+	export AWS_SHARED_CREDENTIALS_FILE=$MOAT_DATA/admin.credentials AWS_CA_BUNDLE=$MOAT_DATA/root-ca.pem AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 	local ep=(--endpoint-url "https://127.0.0.1:$MOAT_HTTPS_PORT") arn=arn:aws:iot:us-east-1:000000000000
 	MOAT_CAFILE=$MOAT_DATA/root-ca.pem
 	MOAT_CERTDIR=$BENCH_DIR/moat-certs

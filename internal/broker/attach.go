@@ -82,9 +82,11 @@ func (b *Broker) bindLocked(s *session, c *conn, cp *packet.Connect, expiry time
 	s.conn = c
 	s.version = c.version
 	s.expiry, s.persistent = expiry, persistent
+	// The in-flight window towards the client: its Receive Maximum
+	// [MQTT-3.3.4-7], capped by the broker's own.
 	s.sendQuota = int(b.lim.ReceiveMaximum)
 	if c.version == packet.V5 && cp.Properties.ReceiveMaximum > 0 {
-		s.sendQuota = int(cp.Properties.ReceiveMaximum)
+		s.sendQuota = min(s.sendQuota, int(cp.Properties.ReceiveMaximum))
 	}
 	s.will = cp.Will
 	s.willDelay = 0
@@ -137,6 +139,7 @@ func (c *conn) teardown() {
 	if s.conn == c {
 		mine = true
 		s.conn = nil
+		s.releaseLocked()
 		will, delay := s.will, s.willDelay
 		s.will = nil
 		if will != nil && !graceful && !shutdown {

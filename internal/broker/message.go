@@ -2,6 +2,7 @@ package broker
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moat-iot/moat/internal/mqtt/packet"
@@ -17,6 +18,24 @@ type message struct {
 	once [2]sync.Once
 	enc  [2]packet.SharedPublish // [0] 3.1.1, [1] 5
 	err  [2]error
+
+	// congested is set when a connected subscriber's queue passed its high
+	// water mark while taking this message: the publisher waits for it to
+	// drain before reading on (backpressure instead of loss).
+	congested atomic.Pointer[chan struct{}]
+}
+
+// congest records a subscriber's drain signal, the first one only.
+func (m *message) congest(ch chan struct{}) {
+	m.congested.CompareAndSwap(nil, &ch)
+}
+
+// congestion returns the drain signal to wait for, or nil.
+func (m *message) congestion() chan struct{} {
+	if p := m.congested.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func newMessage(p *packet.Publish, from *session) *message {

@@ -38,8 +38,9 @@ type Limits struct {
 	// MaxQoS is the highest QoS granted: 2 (default) or 1 (AWS).
 	MaxQoS byte
 	// ReceiveMaximum is how many QoS 1/2 messages a client may have in
-	// flight towards the broker, and the default for the broker towards a
-	// client that does not say (AWS 100). Must be 1..65535.
+	// flight towards the broker, and the most the broker has in flight
+	// towards a client (less if the client's own Receive Maximum is lower)
+	// (AWS 100). Must be 1..65535.
 	ReceiveMaximum uint16
 	// TopicAliasMaximum is the number of topic aliases a client may use
 	// towards the broker (MQTT 5; AWS 8). 0 disables them.

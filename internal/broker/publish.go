@@ -3,6 +3,7 @@ package broker
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/moat-iot/moat/internal/mqtt/packet"
 	"github.com/moat-iot/moat/internal/topic"
@@ -80,12 +81,28 @@ func (c *conn) onPublish(p *packet.Publish) bool {
 		}
 	}
 	p.Dup = false
-	code := b.publish(newMessage(p, c.sess))
+	m := newMessage(p, c.sess)
+	code := b.publish(m)
 	if p.QoS > 0 {
 		c.ack(p, code, "")
 	}
+	if ch := m.congestion(); ch != nil {
+		// Backpressure: a subscriber's queue is over its high water mark;
+		// read this publisher's next packet once it drained, or after
+		// backpressureWait at most (then the queue drops what overflows).
+		t := time.NewTimer(backpressureWait)
+		select {
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	return true
 }
+
+// backpressureWait bounds how long a publisher waits for a slow
+// subscriber.
+const backpressureWait = time.Second
 
 // ack sends PUBACK or PUBREC for p with the reason code.
 func (c *conn) ack(p *packet.Publish, code packet.ReasonCode, reason string) {

@@ -52,6 +52,9 @@ type session struct {
 	willTimer  *time.Timer // a delayed will of a closed connection
 	certID     string      // certificate of the last connection
 	created    time.Time
+	// drained, while publishers wait on this session's backlog, is closed
+	// when the backlog falls to the low water mark.
+	drained chan struct{}
 	// stored: the store has a row for this session; guarded by the
 	// client id's plock, not by mu.
 	stored bool
@@ -130,6 +133,28 @@ func (s *session) queueLocked(om *outMsg) {
 		return
 	}
 	s.pending = append(s.pending, om)
+	if s.conn != nil && len(s.pending) >= s.highWater() {
+		// A connected subscriber falls behind: slow its publishers down
+		// rather than drop (an offline session never slows anyone).
+		if s.drained == nil {
+			s.drained = make(chan struct{})
+		}
+		om.m.congest(s.drained)
+	}
+}
+
+// highWater and lowWater are the queue lengths where backpressure starts
+// and ends.
+func (s *session) highWater() int { return max(1, s.b.lim.MaxQueuedMessages/2) }
+func (s *session) lowWater() int  { return s.b.lim.MaxQueuedMessages / 4 }
+
+// releaseLocked ends backpressure: publishers waiting on this session go on.
+// The caller holds s.mu.
+func (s *session) releaseLocked() {
+	if s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
 }
 
 // sendLocked puts om in flight on the current connection. The caller holds
@@ -189,6 +214,9 @@ func (s *session) drainLocked() {
 	if n > 0 {
 		s.pending = append(s.pending[:0], s.pending[n:]...)
 	}
+	if len(s.pending) <= s.lowWater() || s.conn == nil {
+		s.releaseLocked()
+	}
 }
 
 // acked handles PUBACK (QoS 1) and PUBCOMP (QoS 2) for id; it reports
@@ -243,6 +271,7 @@ func (s *session) resumeLocked() {
 // clearLocked drops everything the session holds. The caller holds s.mu
 // and removes its subscriptions from the trie.
 func (s *session) clearLocked() {
+	s.releaseLocked()
 	s.inflight, s.pending = nil, nil
 	s.qos2in = nil
 	s.subs = map[string]subOpts{}
