@@ -73,7 +73,9 @@ func (g *Gate) Bind(ctx context.Context, p auth.Principal, clientID string, remo
 		return nil, err
 	}
 	vars := &policy.Vars{ClientID: clientID}
-	if p.Certificate != nil {
+	if p.Certificate != nil && policy.UsesCertificate(compiled) {
+		// Built only when a policy reads it: it is the largest part of a
+		// connection's permissions.
 		vars.Cert = policy.CertFromX509(p.Certificate, p.CertificateID)
 	}
 	if remote != nil {

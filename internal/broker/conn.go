@@ -31,7 +31,6 @@ type conn struct {
 	aliases  map[uint16]string
 	rate     rateLimiter
 	done     chan struct{} // closed when the connection is fully torn down
-	logger   *slog.Logger
 
 	// mu guards the write queue and the closed state; it is a leaf lock.
 	mu      sync.Mutex
@@ -59,9 +58,11 @@ func (c *conn) permissions() Permissions { return c.permsV.Load().p }
 
 func (c *conn) setPermissions(p Permissions) { c.permsV.Store(&permsBox{p}) }
 
+// log is the broker's logger with the connection's identity; made when
+// something is logged, so that an idle connection holds no logger.
 func (c *conn) log() *slog.Logger {
-	if c.logger != nil {
-		return c.logger
+	if p := c.permsV.Load(); p != nil {
+		return c.b.log.With("client_id", c.clientID, "principal", p.p.Principal())
 	}
 	return c.b.log
 }
@@ -176,7 +177,6 @@ func (c *conn) connect(cp *packet.Connect) bool {
 	principal = perms.Principal()
 	c.setPermissions(perms)
 	c.clientID = cp.ClientID
-	c.logger = b.log.With("client_id", c.clientID, "principal", perms.Principal())
 
 	if w := cp.Will; w != nil {
 		if err := topic.ValidateName(w.Topic, lim.Topic); err != nil {

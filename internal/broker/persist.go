@@ -263,6 +263,9 @@ func (b *Broker) restore(ss store.Session, left time.Duration) error {
 		if _, err := b.subs.Insert(sub.Filter, s, o); err != nil {
 			return err
 		}
+		if s.subs == nil {
+			s.subs = map[string]subOpts{}
+		}
 		s.subs[sub.Filter] = o
 	}
 	after := int64(0)

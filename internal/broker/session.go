@@ -68,7 +68,7 @@ type session struct {
 }
 
 func newSession(b *Broker, id string) *session {
-	return &session{b: b, id: id, subs: map[string]subOpts{}, created: time.Now().UTC()}
+	return &session{b: b, id: id, created: time.Now().UTC()} // subs is made on first SUBSCRIBE
 }
 
 // deliver offers a message to the session; called by fan-out from the
@@ -274,5 +274,5 @@ func (s *session) clearLocked() {
 	s.releaseLocked()
 	s.inflight, s.pending = nil, nil
 	s.qos2in = nil
-	s.subs = map[string]subOpts{}
+	s.subs = nil
 }

@@ -64,6 +64,9 @@ func (c *conn) onSubscribe(p *packet.Subscribe) bool {
 			g.code = packet.TopicFilterInvalid
 			continue
 		}
+		if s.subs == nil {
+			s.subs = map[string]subOpts{}
+		}
 		s.subs[sub.Filter] = opts
 		s.mu.Unlock()
 		g.code, g.qos = packet.ReasonCode(qos), qos

@@ -15,6 +15,43 @@ type Compiled struct {
 	// Name and VersionID identify the policy version in decisions.
 	Name, VersionID string
 	stmts           []cstmt
+	certVars        bool // some statement reads iot:Certificate.* (variables or condition keys)
+}
+
+// UsesCertificate reports whether the policy reads the client certificate
+// (${iot:Certificate.*} or an iot:Certificate.* condition key), so that a
+// caller can skip building Vars.Cert when no policy needs it.
+func (c *Compiled) UsesCertificate() bool { return c.certVars }
+
+// UsesCertificate reports whether any of the policies reads the client
+// certificate.
+func UsesCertificate(ps []*Compiled) bool {
+	for _, c := range ps {
+		if c.certVars {
+			return true
+		}
+	}
+	return false
+}
+
+func readsCertificate(st *Statement) bool {
+	has := func(s string) bool { return strings.Contains(strings.ToLower(s), "iot:certificate.") }
+	for _, r := range st.Resources {
+		if has(r) {
+			return true
+		}
+	}
+	for _, c := range st.Conditions {
+		if has(c.Key) {
+			return true
+		}
+		for _, v := range c.Values {
+			if has(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cstmt is a compiled statement.
@@ -72,6 +109,7 @@ func Compile(name, versionID string, d *Document) (*Compiled, error) {
 		if err := sp.compile(&d.Statements[i], &c.stmts[i]); err != nil {
 			return nil, err
 		}
+		c.certVars = c.certVars || readsCertificate(&d.Statements[i])
 	}
 	return c, nil
 }
