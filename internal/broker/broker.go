@@ -176,9 +176,13 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	b.mu.Unlock()
+	// Kick in parallel: a client that does not read can hold its kick for
+	// up to the write deadline.
+	var kicks sync.WaitGroup
 	for _, c := range conns {
-		c.kick(packet.ServerShuttingDown, "server shutting down")
+		kicks.Go(func() { c.kick(packet.ServerShuttingDown, "server shutting down") })
 	}
+	kicks.Wait()
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()
 	select {
