@@ -60,6 +60,9 @@ type Group struct {
 	Authenticate Authenticate
 	Authorize    Authorize
 	Operations   []Operation
+	// MapError, if set, turns errors into the group's own codes before they
+	// are written (the data plane's codes differ from the control plane's).
+	MapError func(error) error
 }
 
 // Options configure a Router.
@@ -151,6 +154,9 @@ func (rt *Router) serve(w http.ResponseWriter, hr *http.Request, g *Group, op Op
 	ctx := hr.Context()
 	body, err := awsapi.ReadBody(hr, rt.opts.MaxBody)
 	if err != nil {
+		if g.MapError != nil {
+			err = g.MapError(err)
+		}
 		rt.finish(w, hr, op.Name, id, start, err)
 		return
 	}

@@ -150,3 +150,46 @@ func From(err error) *Error {
 	}
 	return Internal(err)
 }
+
+// DataPlane converts an error for the iot-data surface, whose answers
+// differ from the control plane's in two ways (botocore
+// iot-data/2015-05-28 and AWS's data endpoint):
+//
+//   - Every refusal of the caller's credentials (MissingAuthenticationToken,
+//     IncompleteSignature, InvalidSignature, UnrecognizedClient,
+//     AccessDenied) is ForbiddenException 403 with the same message: the
+//     data endpoint answers an unsigned request with
+//     "X-Amzn-ErrorType: ForbiddenException" and the message "Missing
+//     Authentication Token", and a bad signature with the usual
+//     signature-mismatch message, and ForbiddenException is the code the
+//     iot-data SDKs know.
+//   - ThrottlingException is 429 there (400 in iot).
+//
+// Other errors pass through unchanged; nil stays nil.
+func DataPlane(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Code {
+	case MissingAuthenticationToken, IncompleteSignature, InvalidSignature, UnrecognizedClient, AccessDenied:
+		cause := e.Cause // names the original code already (sigv4.Error)
+		if cause == nil {
+			cause = e
+		}
+		return &Error{Code: Forbidden, Message: e.Message, Cause: cause}
+	case Throttling:
+		c := *e
+		c.Status = http.StatusTooManyRequests
+		return &c
+	case InvalidRequest:
+		if e.Status == http.StatusRequestEntityTooLarge {
+			// The body limit: iot-data has its own code for it.
+			return &Error{Code: RequestEntityTooLarge, Message: e.Message, Cause: e.Cause}
+		}
+	}
+	return err
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/moat-iot/moat/internal/access"
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/api/control"
+	"github.com/moat-iot/moat/internal/api/data"
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/awsapi"
@@ -168,9 +169,10 @@ func (s *Server) Start(ctx context.Context) error {
 		ARNs:      arns,
 		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.MQTTAddr, s.HTTPSAddr),
 	}
+	gate := &access.Gate{Auth: s.auth, Registry: reg, Policies: pols, ARNs: arns, Log: s.log}
 	s.broker, err = broker.New(broker.Options{
 		Limits:     s.cfg.BrokerLimits(),
-		Gate:       &access.Gate{Auth: s.auth, Registry: reg, Policies: pols, ARNs: arns, Log: s.log},
+		Gate:       gate,
 		Logger:     s.log,
 		Retained:   broker.StoreRetained{Store: st},
 		Sessions:   st,
@@ -180,6 +182,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("broker: %w", err)
 	}
 	s.wireRechecks(reg, ctl.Certs, pols)
+	dat := &data.API{Auth: s.auth, Gate: gate, Broker: s.broker, Limits: s.cfg.BrokerLimits()}
 	router := api.NewRouter(api.Options{MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log, Registerer: s.reg},
 		api.Group{
 			Prefix: "iot:",
@@ -188,11 +191,21 @@ func (s *Server) Start(ctx context.Context) error {
 			},
 			Authorize:  adminOnly,
 			Operations: ctl.Operations(),
+		},
+		// The iot-data plane: a device certificate (mutual TLS) or SigV4
+		// for iotdata/iotdevicegateway. Its own group, so that neither way
+		// in reaches the control plane's operations.
+		api.Group{
+			Prefix:       "iot:",
+			Authenticate: dat.Authenticate,
+			Authorize:    dat.Authorize,
+			Operations:   dat.Operations(),
+			MapError:     awsapi.DataPlane,
 		})
 	router.Handle("GET /health", http.HandlerFunc(s.health))
 	router.Handle("GET /metrics", s.adminOnlyHTTP(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
 
-	if err := s.serveAll(router); err != nil {
+	if err := s.serveAll(data.TopicPaths(router)); err != nil {
 		return err
 	}
 	s.ready.Store(true)
@@ -261,7 +274,14 @@ func (s *Server) bind() error {
 
 // serveAll starts serving on the bound listeners.
 func (s *Server) serveAll(h http.Handler) error {
-	tlsCfg := s.pki.BaseTLSConfig()
+	// Client certificates are requested, not required: the data plane
+	// authenticates a device by its certificate, everything else by SigV4.
+	// A certificate is not verified here (pki.ServerTLSConfig); the data
+	// plane checks it per request, and no other surface looks at it.
+	tlsCfg, err := s.pki.ServerTLSConfig(tls.RequestClientCert, nil)
+	if err != nil {
+		return err
+	}
 	s.https = &http.Server{
 		Handler:           h,
 		TLSConfig:         tlsCfg,
@@ -270,7 +290,7 @@ func (s *Server) serveAll(h http.Handler) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	go s.serve("https", func() error { return s.https.Serve(tls.NewListener(s.httpsLn, tlsCfg)) })
-	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves", "iot control plane, /health, /metrics")
+	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves", "iot control plane, iot-data plane (device certificates or SigV4), /health, /metrics")
 	mqttTLS, err := s.pki.ServerTLSConfig(tls.RequireAnyClientCert, nil)
 	if err != nil {
 		return err

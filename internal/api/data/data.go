@@ -1,0 +1,195 @@
+// Package data serves the AWS IoT data plane (the `iot-data` REST-JSON
+// API, SDK package iotdataplane) on the HTTPS port. Paths, members and
+// errors follow the botocore model iot-data/2015-05-28/service-2.json; only
+// Publish is served for now.
+//
+// # Who may call
+//
+// A request is authenticated in one of two ways, chosen by what the TLS
+// peer sent (Authenticate):
+//
+//   - A device certificate (mutual TLS; the HTTPS listener requests but does
+//     not require one). It must pass the same checks as on MQTT
+//     (auth.Authenticator.Certificate: registered, ACTIVE, inside its
+//     validity period), and each action is decided by the policies attached
+//     to it (access.Gate.Bind). Unlike MQTT, HTTPS has no connection and no
+//     client id: the permissions are bound per request with client id "", so
+//     ${iot:ClientId} is unresolved and a statement using it does not match
+//     (AWS: "HTTPS doesn't support a clientId value like MQTT does").
+//     aws:SourceIp is the request's peer address; certificate variables are
+//     resolved as on MQTT. Thing variables (iot:Connection.Thing.*) should
+//     be unresolved too: AWS makes them "only available when a device
+//     connects over MQTT or MQTT over the WebSocket protocol". Known
+//     difference: access.Gate.Bind still resolves the thing when the
+//     certificate is attached to exactly one thing (or exclusively), so
+//     such a statement can match here where AWS would not; the fix is a
+//     bind without a thing in internal/access.
+//   - A SigV4 signature with the signing name iotdata (the SDKs and the CLI)
+//     or iotdevicegateway (AWS's docs for HTTPS publish), when no
+//     certificate was presented. Only the administrator is allowed for now,
+//     as on the control plane; IAM users come later.
+//
+// A certificate takes precedence: a request that presents one is judged by
+// it, even if it is also signed. A device certificate never reaches the
+// control plane, which authenticates by SigV4 with the signing name iot
+// only.
+//
+// # Errors
+//
+// AWS's data endpoint answers every refusal of the caller, at
+// authentication or authorization, with ForbiddenException 403 (the front
+// door's "Missing Authentication Token" and signature errors included,
+// awsapi.DataPlane), and bad input with InvalidRequestException 400. See
+// publish.go for each case.
+package data
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/moat-iot/moat/internal/access"
+	"github.com/moat-iot/moat/internal/api"
+	"github.com/moat-iot/moat/internal/auth"
+	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/broker"
+	"github.com/moat-iot/moat/internal/mqtt/packet"
+)
+
+// SigningNames are the SigV4 service names accepted on the data plane:
+// iotdata (the botocore model's signingName) and iotdevicegateway (AWS's
+// documentation of HTTPS publish and MQTT over WebSocket).
+var SigningNames = []string{"iotdata", "iotdevicegateway"}
+
+// Binder binds a device principal's permissions; access.Gate implements it.
+type Binder interface {
+	Bind(ctx context.Context, p auth.Principal, clientID string, remote net.Addr) (*access.Permissions, error)
+}
+
+// Publisher routes a message from moat itself to subscribers, with the
+// same fan-out and per-subscriber iot:Receive checks as an MQTT publish;
+// broker.Broker implements it.
+type Publisher interface {
+	Publish(p *packet.Publish) packet.ReasonCode
+}
+
+var (
+	_ Binder    = (*access.Gate)(nil)
+	_ Publisher = (*broker.Broker)(nil)
+)
+
+// API is the data plane.
+type API struct {
+	Auth   *auth.Authenticator
+	Gate   Binder
+	Broker Publisher
+	// Limits are the broker's: Topic bounds topic names, MaxPacketSize
+	// bounds the MQTT PUBLISH an HTTPS publish becomes.
+	Limits broker.Limits
+}
+
+// Operations lists the operations this package serves. The topic label is
+// greedy ({topic...}): the SDKs send it escaped with %2F for '/', curl users
+// send raw slashes, and both name the same topic (see TopicPaths).
+func (a *API) Operations() []api.Operation {
+	return []api.Operation{
+		{Name: "Publish", Method: http.MethodPost, Path: "/topics/{topic...}", Handle: a.publish},
+	}
+}
+
+// Authenticate identifies the caller: by its TLS client certificate when it
+// presented one, else by SigV4 for one of SigningNames. Every refusal is
+// ForbiddenException 403, as AWS's data endpoint answers; the message says
+// why (the certificate's state, or the SigV4 failure), never more.
+func (a *API) Authenticate(ctx context.Context, r *http.Request, body []byte) (auth.Principal, error) {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		p, err := a.Auth.Certificate(ctx, r.TLS.PeerCertificates)
+		switch {
+		case err == nil:
+			return p, nil
+		case errors.Is(err, auth.ErrUnknownCertificate), errors.Is(err, auth.ErrCertificateNotActive),
+			errors.Is(err, auth.ErrCertificateExpired):
+			// Unlike MQTT there is no connection to refuse: each request
+			// is checked, and refused as AWS refuses an unusable principal.
+			return auth.Principal{}, &awsapi.Error{Code: awsapi.Forbidden, Message: "The client certificate cannot be used: " + err.Error() + ".", Cause: err}
+		}
+		return auth.Principal{}, awsapi.Internal(err)
+	}
+	p, err := a.Auth.SigV4(ctx, r, body, SigningNames...)
+	return p, awsapi.DataPlane(err)
+}
+
+// Authorize admits the principals the data plane serves: the administrator
+// (every action) and device certificates, whose actions are decided per
+// resource by their policies once the request is parsed (the resource is
+// the topic, and retain adds iot:RetainPublish). Anyone else is refused
+// with ForbiddenException, AWS's answer to a denied iot-data call.
+func (a *API) Authorize(_ context.Context, p auth.Principal, action string, _ *api.Request) error {
+	if p.IsAdmin() || p.Kind == auth.KindCertificate {
+		return nil
+	}
+	return awsapi.Errorf(awsapi.Forbidden, "%s is not authorized to perform %s.", p.String(), action)
+}
+
+// allow decides action on a topic for a device principal: policies bound
+// for this request, with no client id.
+func (a *API) allow(ctx context.Context, r *api.Request, acts []broker.Action, topicName string) error {
+	p := r.Principal
+	if p.IsAdmin() {
+		return nil
+	}
+	if p.Kind != auth.KindCertificate {
+		return awsapi.Errorf(awsapi.Forbidden, "%s is not authorized to perform iot:Publish.", p.String())
+	}
+	perms, err := a.Gate.Bind(ctx, p, "", remoteAddr(r.RemoteAddr))
+	if err != nil {
+		return awsapi.Internal(err)
+	}
+	for _, act := range acts {
+		if !perms.Allow(act, topicName) {
+			// The action and topic are the caller's own; the policies are
+			// not named (as on MQTT).
+			return awsapi.Errorf(awsapi.Forbidden, "Not authorized: %s on topic %s.", act, topicName)
+		}
+	}
+	return nil
+}
+
+// remoteAddr parses an http.Request's RemoteAddr ("ip:port") for
+// aws:SourceIp; nil when it is not one.
+func remoteAddr(s string) net.Addr {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
+
+// TopicPaths wraps the HTTPS handler so that a topic sent with raw slashes
+// reaches Publish as sent. net/http's ServeMux cleans the escaped path and
+// redirects when cleaning changes it, which would turn POST
+// /topics/a//b (a valid topic with an empty level) into a redirect to
+// /topics/a/b, a different topic. For paths under /topics/ TopicPaths sets
+// URL.RawPath to the topic escaped as one segment (%2F for '/'), exactly
+// what the SDKs send, so that ServeMux matches without cleaning and
+// PathValue("topic") returns the topic unescaped. RequestURI, which SigV4
+// verification reads, is left as sent.
+func TopicPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, "/topics/")
+		if !ok || rest == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.RawPath = "/topics/" + url.PathEscape(rest)
+		r2.URL = &u
+		next.ServeHTTP(w, r2)
+	})
+}
