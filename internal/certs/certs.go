@@ -242,3 +242,26 @@ func (s *Service) Delete(ctx context.Context, id string, force bool) error {
 	}
 	return err
 }
+
+// Existing resolves a principal given as a certificate ARN of this account
+// to the id of a registered certificate. member names the request member
+// in errors (InvalidRequestException for a value that is not such an ARN,
+// ResourceNotFoundException for a certificate that does not exist). The
+// registry and the policy attachments share it, so a principal means the
+// same thing everywhere.
+func Existing(tx store.Tx, arns arn.Builder, member, principal string) (string, error) {
+	if principal == "" {
+		return "", names.Required(member)
+	}
+	id, ok := arns.Own(principal, "cert")
+	if !ok {
+		return "", awsapi.Errorf(awsapi.InvalidRequest, "%s %q is not a certificate ARN of this account (arn:aws:iot:%s:%s:cert/ID).", member, principal, arns.Region, arns.Account)
+	}
+	if err := names.CertificateID(member+" certificate id", id); err != nil {
+		return "", err
+	}
+	if _, err := get(tx, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/certs"
 	"github.com/moat-iot/moat/internal/names"
 	"github.com/moat-iot/moat/internal/store"
 )
@@ -12,22 +13,8 @@ import (
 // checkTarget resolves an attachment target to something that exists:
 // today a certificate of this account, by ARN.
 func (s *Service) checkTarget(tx store.Tx, target string) error {
-	if target == "" {
-		return names.Required("target")
-	}
-	id, ok := s.arns.Own(target, "cert")
-	if !ok {
-		return awsapi.Errorf(awsapi.InvalidRequest, "target %q is not a certificate ARN of this account (arn:aws:iot:%s:%s:cert/ID).", target, s.arns.Region, s.arns.Account)
-	}
-	if err := names.CertificateID("target certificate id", id); err != nil {
-		return err
-	}
-	if _, err := tx.Certificate(id); errors.Is(err, store.ErrNotFound) {
-		return awsapi.Errorf(awsapi.ResourceNotFound, "Certificate %s does not exist.", id)
-	} else if err != nil {
-		return err
-	}
-	return nil
+	_, err := certs.Existing(tx, s.arns, "target", target)
+	return err
 }
 
 // Attach attaches a policy to a target. Attaching twice succeeds. A target

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/certs"
 	"github.com/moat-iot/moat/internal/names"
 	"github.com/moat-iot/moat/internal/store"
 )
@@ -18,22 +19,8 @@ const (
 // checkPrincipal resolves a principal to something that exists. Today that
 // is a certificate of this account, by ARN.
 func (s *Service) checkPrincipal(tx store.Tx, principal string) error {
-	if principal == "" {
-		return names.Required("principal (x-amzn-principal header)")
-	}
-	id, ok := s.arns.Own(principal, "cert")
-	if !ok {
-		return awsapi.Errorf(awsapi.InvalidRequest, "Principal %q is not a certificate ARN of this account (arn:aws:iot:%s:%s:cert/ID).", principal, s.arns.Region, s.arns.Account)
-	}
-	if err := names.CertificateID("principal certificate id", id); err != nil {
-		return err
-	}
-	if _, err := tx.Certificate(id); errors.Is(err, store.ErrNotFound) {
-		return awsapi.Errorf(awsapi.ResourceNotFound, "Certificate %s does not exist.", id)
-	} else if err != nil {
-		return err
-	}
-	return nil
+	_, err := certs.Existing(tx, s.arns, "principal (x-amzn-principal header)", principal)
+	return err
 }
 
 // AttachThingPrincipal attaches a principal to a thing. An EXCLUSIVE_THING
