@@ -44,6 +44,7 @@ type command struct {
 // commands is the dispatch table, in the order `moat help` lists them.
 var commands = []command{
 	{"serve", "run the server: MQTT, the AWS IoT APIs and the web console", runServe},
+	{"policy", "explain a device's policy decision: moat policy explain --help", runPolicy},
 	{"version", "print the version, the commit and the Go version", runVersion},
 }
 

@@ -35,6 +35,9 @@ type Gate struct {
 	Policies *policies.Service
 	ARNs     arn.Builder
 	Log      *slog.Logger
+	// Decisions, if set, receives the connections' decisions (see
+	// DecisionSink); nil logs none.
+	Decisions DecisionSink
 }
 
 var _ broker.Gate = (*Gate)(nil)
@@ -66,8 +69,21 @@ func (g *Gate) Admit(ctx context.Context, info broker.ConnInfo) (broker.Permissi
 	return perms, nil
 }
 
-// Bind builds the permissions of a principal acting as clientID.
+// Bind builds the permissions of a principal acting as clientID on an MQTT
+// connection (MQTT over TLS or WebSocket).
 func (g *Gate) Bind(ctx context.Context, p auth.Principal, clientID string, remote net.Addr) (*Permissions, error) {
+	return g.bind(ctx, p, clientID, remote, true)
+}
+
+// BindHTTP builds the permissions of a principal for one HTTPS request:
+// no client id, and, as in AWS IoT, no thing: the
+// iot:Connection.Thing.* variables exist only for MQTT connections
+// (reference §5.3), so statements using them do not apply over HTTPS.
+func (g *Gate) BindHTTP(ctx context.Context, p auth.Principal, remote net.Addr) (*Permissions, error) {
+	return g.bind(ctx, p, "", remote, false)
+}
+
+func (g *Gate) bind(ctx context.Context, p auth.Principal, clientID string, remote net.Addr, withThing bool) (*Permissions, error) {
 	compiled, err := g.Policies.Effective(ctx, p.CertificateARN)
 	if err != nil {
 		return nil, err
@@ -83,15 +99,20 @@ func (g *Gate) Bind(ctx context.Context, p auth.Principal, clientID string, remo
 			vars.SourceIP = host
 		}
 	}
-	thing, err := g.Registry.ConnectionThing(ctx, p.CertificateARN, clientID)
-	if err != nil {
-		return nil, err
-	}
-	if thing != nil {
-		vars.Thing = &policy.Thing{Name: thing.Name, TypeName: thing.TypeName, Attributes: thing.Attributes}
+	if withThing {
+		thing, err := g.Registry.ConnectionThing(ctx, p.CertificateARN, clientID)
+		if err != nil {
+			return nil, err
+		}
+		if thing != nil {
+			vars.Thing = &policy.Thing{Name: thing.Name, TypeName: thing.TypeName, Attributes: thing.Attributes}
+		}
 	}
 	perms := newPermissions(g.ARNs, p, compiled, vars)
 	perms.gate, perms.clientID, perms.remote = g, clientID, remote
+	if g.Decisions != nil {
+		perms.sink, perms.logAllows = g.Decisions, g.Decisions.Allows()
+	}
 	return perms, nil
 }
 
@@ -117,6 +138,9 @@ type Permissions struct {
 	gate     *Gate
 	clientID string
 	remote   net.Addr
+	// sink receives each decision Allow makes; nil: none (see decisions.go).
+	sink      DecisionSink
+	logAllows bool
 
 	mu    sync.RWMutex
 	cache [6]map[string]bool // by broker.Action; guarded by mu
@@ -135,6 +159,9 @@ func (p *Permissions) Allow(a broker.Action, resource string) bool {
 	d, ok := p.cache[a][resource]
 	p.mu.RUnlock()
 	if ok {
+		if p.sink != nil {
+			p.record(a, resource, d)
+		}
 		return d
 	}
 	d = p.Decide(a, resource, false).Allowed
@@ -144,6 +171,9 @@ func (p *Permissions) Allow(a broker.Action, resource string) bool {
 	}
 	p.cache[a][resource] = d
 	p.mu.Unlock()
+	if p.sink != nil {
+		p.record(a, resource, d)
+	}
 	return d
 }
 

@@ -118,6 +118,9 @@ type Config struct {
 	// MQTT are the broker's limits: a profile (--limits) and single
 	// settings that override it (--mqtt-*). See MQTT and docs/mqtt.md.
 	MQTT MQTT `yaml:"mqtt"`
+
+	// DecisionLog is the policy decision log (--decision-log*).
+	DecisionLog DecisionLog `yaml:"decision-log"`
 }
 
 // Limits are the explicit bounds of the HTTPS surface. Every field has a
@@ -163,7 +166,8 @@ func Default() Config {
 			MaxHeaderBytes:    64 * KiB,
 			ShutdownTimeout:   15 * time.Second,
 		},
-		MQTT: MQTT{Limits: LimitsDefault},
+		MQTT:        MQTT{Limits: LimitsDefault},
+		DecisionLog: defaultDecisionLog(),
 	}
 }
 

@@ -56,6 +56,8 @@ func yamlError(err error) error {
 				key = "limits." + key
 			case "mqttFile":
 				key = "mqtt." + key
+			case "decisionLogFile":
+				key = "decision-log." + key
 			}
 			msg = fmt.Sprintf("line %s: unknown key %q (the keys are listed in 'moat serve --help')", m[1], key)
 		}

@@ -47,7 +47,7 @@ const (
 
 // Help sections, in the order they are printed.
 var groups = []string{"Listeners and storage", "Names in certificates and ARNs", "Keys", "Logging", "Limits (HTTPS)",
-	"MQTT limits (docs/mqtt.md)"}
+	"MQTT limits (docs/mqtt.md)", "Policy decision log"}
 
 func str(s setting, field func(c *Config) *string) setting {
 	s.get, s.set = func(c *Config) string { return *field(c) },
@@ -218,6 +218,23 @@ var settings = []setting{
 	mqttBool(setting{flag: "mqtt-retained-on-wildcard", key: "mqtt.retained-on-wildcard", group: groups[5],
 		usage: "Whether a subscription with a wildcard filter receives the retained messages it matches (MQTT: true; AWS: only exact filters, false)."},
 		func(c *Config) **bool { return &c.MQTT.RetainedOnWildcard }, func(l broker.Limits) bool { return l.RetainedOnWildcard }),
+
+	str(setting{flag: "decision-log", key: "decision-log.path", arg: "PATH", group: groups[6],
+		usage: "Policy decision log: one JSON line per device authorization decision (every deny; allows with --decision-log-allows), with the statement that decided. " +
+			"Empty: DATA/decisions.log; off: no log."},
+		func(c *Config) *string { return &c.DecisionLog.Path }),
+	boolean(setting{flag: "decision-log-allows", key: "decision-log.allows", group: groups[6],
+		usage: "Also log allowed decisions, not only denies. Every decision is counted in moat_policy_decisions_total either way."},
+		func(c *Config) *bool { return &c.DecisionLog.Allows }),
+	size(setting{flag: "decision-log-max-size", key: "decision-log.max-size", arg: "SIZE", group: groups[6],
+		usage: "Size at which the decision log is rotated to PATH.1, PATH.1 to PATH.2 and so on, 64KiB to 1GiB."},
+		func(c *Config) *int64 { return &c.DecisionLog.MaxSize }),
+	count(setting{flag: "decision-log-max-files", key: "decision-log.max-files", group: groups[6],
+		usage: "Rotated decision log files kept, 1 to 100; the oldest is removed."},
+		func(c *Config) *int { return &c.DecisionLog.MaxFiles }),
+	count(setting{flag: "decision-log-buffer", key: "decision-log.buffer", group: groups[6],
+		usage: "Decision log entries that may wait for the disk, 16 to 1048576; beyond, entries are dropped and counted (moat_decision_log_dropped_total), never waited for."},
+		func(c *Config) *int { return &c.DecisionLog.Buffer }),
 }
 
 // quoteDefault formats a default for help.
@@ -225,6 +242,8 @@ func quoteDefault(s *setting, v string) string {
 	switch {
 	case v == "" && s.flag == "metrics-addr":
 		return "off"
+	case v == "" && s.flag == "decision-log":
+		return "DATA/" + DecisionLogFile
 	case v == "":
 		return `""`
 	case s.arg == "SIZE" || s.arg == "DURATION" || s.arg == "N" || s.arg == "BOOL" || s.list:

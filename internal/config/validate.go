@@ -129,6 +129,7 @@ func (c Config) Validate() error {
 		bad("shutdown-timeout", "must be between %v and %v, got %v", minTimeout, maxShutdown, l.ShutdownTimeout)
 	}
 	c.validateMQTT(bad)
+	c.validateDecisionLog(bad)
 	return errors.Join(errs...)
 }
 

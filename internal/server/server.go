@@ -38,6 +38,7 @@ import (
 	"github.com/moat-iot/moat/internal/broker"
 	"github.com/moat-iot/moat/internal/certs"
 	"github.com/moat-iot/moat/internal/config"
+	"github.com/moat-iot/moat/internal/decisionlog"
 	"github.com/moat-iot/moat/internal/pki"
 	"github.com/moat-iot/moat/internal/policies"
 	"github.com/moat-iot/moat/internal/registry"
@@ -60,6 +61,8 @@ type Server struct {
 	pki  *pki.Authority
 	st   store.Store
 	auth *auth.Authenticator
+	// decisions is the policy decision log; nil with --decision-log off.
+	decisions *decisionlog.Log
 
 	httpsLn   net.Listener
 	metricsLn net.Listener
@@ -170,6 +173,16 @@ func (s *Server) Start(ctx context.Context) error {
 		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.MQTTAddr, s.HTTPSAddr),
 	}
 	gate := &access.Gate{Auth: s.auth, Registry: reg, Policies: pols, ARNs: arns, Log: s.log}
+	if path := s.cfg.DecisionLogPath(); path != "" {
+		dl, err := decisionlog.Open(path, decisionlog.Options{
+			MaxSize: s.cfg.DecisionLog.MaxSize, MaxFiles: s.cfg.DecisionLog.MaxFiles, Buffer: s.cfg.DecisionLog.Buffer,
+			Allows: s.cfg.DecisionLog.Allows, Registerer: s.reg, Logger: s.log,
+		})
+		if err != nil {
+			return fmt.Errorf("decision log: %w", err)
+		}
+		s.decisions, gate.Decisions = dl, dl
+	}
 	s.broker, err = broker.New(broker.Options{
 		Limits:     s.cfg.BrokerLimits(),
 		Gate:       gate,
@@ -338,6 +351,11 @@ func (s *Server) stop() error {
 			}
 		}
 	}
+	if s.decisions != nil {
+		if err := s.decisions.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("decision log: %w", err))
+		}
+	}
 	if s.st != nil {
 		if err := s.st.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("store close: %w", err))
@@ -353,6 +371,9 @@ func (s *Server) closeAll() {
 		if ln != nil {
 			_ = ln.Close()
 		}
+	}
+	if s.decisions != nil {
+		_ = s.decisions.Close()
 	}
 	if s.st != nil {
 		_ = s.st.Close()

@@ -71,6 +71,9 @@ func (a *API) Operations() []api.Operation {
 		{Name: "DetachPolicy", Method: http.MethodPost, Path: "/target-policies/{policyName}", Handle: a.detachPolicy},
 		{Name: "ListAttachedPolicies", Method: http.MethodPost, Path: "/attached-policies/{target}", Handle: a.listAttachedPolicies},
 		{Name: "ListTargetsForPolicy", Method: http.MethodPost, Path: "/policy-targets/{policyName}", Handle: a.listTargetsForPolicy},
+
+		{Name: "TestAuthorization", Method: http.MethodPost, Path: "/test-authorization", Handle: a.testAuthorization},
+		{Name: "GetEffectivePolicies", Method: http.MethodPost, Path: "/effective-policies", Handle: a.getEffectivePolicies},
 	}
 }
 

@@ -12,18 +12,14 @@
 //     not require one). It must pass the same checks as on MQTT
 //     (auth.Authenticator.Certificate: registered, ACTIVE, inside its
 //     validity period), and each action is decided by the policies attached
-//     to it (access.Gate.Bind). Unlike MQTT, HTTPS has no connection and no
-//     client id: the permissions are bound per request with client id "", so
-//     ${iot:ClientId} is unresolved and a statement using it does not match
-//     (AWS: "HTTPS doesn't support a clientId value like MQTT does").
+//     to it (access.Gate.BindHTTP). Unlike MQTT, HTTPS has no connection
+//     and no client id: ${iot:ClientId} is unresolved and a statement using
+//     it does not match (AWS: "HTTPS doesn't support a clientId value like
+//     MQTT does"), and neither do the thing variables
+//     (iot:Connection.Thing.*), which AWS makes "only available when a
+//     device connects over MQTT or MQTT over the WebSocket protocol".
 //     aws:SourceIp is the request's peer address; certificate variables are
-//     resolved as on MQTT. Thing variables (iot:Connection.Thing.*) should
-//     be unresolved too: AWS makes them "only available when a device
-//     connects over MQTT or MQTT over the WebSocket protocol". Known
-//     difference: access.Gate.Bind still resolves the thing when the
-//     certificate is attached to exactly one thing (or exclusively), so
-//     such a statement can match here where AWS would not; the fix is a
-//     bind without a thing in internal/access.
+//     resolved as on MQTT.
 //   - A SigV4 signature with the signing name iotdata (the SDKs and the CLI)
 //     or iotdevicegateway (AWS's docs for HTTPS publish), when no
 //     certificate was presented. Only the administrator is allowed for now,
@@ -65,9 +61,10 @@ import (
 // documentation of HTTPS publish and MQTT over WebSocket).
 var SigningNames = []string{"iotdata", "iotdevicegateway"}
 
-// Binder binds a device principal's permissions; access.Gate implements it.
+// Binder binds a device principal's permissions for one HTTPS request;
+// access.Gate implements it.
 type Binder interface {
-	Bind(ctx context.Context, p auth.Principal, clientID string, remote net.Addr) (*access.Permissions, error)
+	BindHTTP(ctx context.Context, p auth.Principal, remote net.Addr) (*access.Permissions, error)
 }
 
 // Publisher routes a message from moat itself to subscribers, with the
@@ -145,7 +142,7 @@ func (a *API) allow(ctx context.Context, r *api.Request, acts []broker.Action, t
 	if p.Kind != auth.KindCertificate {
 		return awsapi.Errorf(awsapi.Forbidden, "%s is not authorized to perform iot:Publish.", p.String())
 	}
-	perms, err := a.Gate.Bind(ctx, p, "", remoteAddr(r.RemoteAddr))
+	perms, err := a.Gate.BindHTTP(ctx, p, remoteAddr(r.RemoteAddr))
 	if err != nil {
 		return awsapi.Internal(err)
 	}

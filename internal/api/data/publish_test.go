@@ -294,6 +294,15 @@ func TestPublish_RefusedCertificates(t *testing.T) {
 	resp, body = post(t, srv.HTTPClient(seed.TLS), srv.URL+"/topics/lamp-1/state", []byte("clientid"), nil)
 	expectError(t, resp, body, http.StatusForbidden, "ForbiddenException")
 
+	// Nor does one with ${iot:Connection.Thing.ThingName}, though the
+	// certificate is attached to exactly one thing: thing variables exist
+	// only for MQTT connections (as AWS).
+	thingDoc := strings.NewReplacer("REGION", srv.Config.Region, "ACCOUNT", srv.Config.AccountID).Replace(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:REGION:ACCOUNT:topic/${iot:Connection.Thing.ThingName}/*"}]}`)
+	thingDev := srv.NewDevice(t, "lamp-9", thingDoc)
+	resp, body = post(t, srv.HTTPClient(thingDev.TLS), srv.URL+"/topics/lamp-9/state", []byte("thing"), nil)
+	expectError(t, resp, body, http.StatusForbidden, "ForbiddenException")
+
 	// Reactivated, the certificate works again: nothing is cached.
 	srv.SetCertificateStatus(t, inactive.CertificateID, "ACTIVE")
 	resp, body = post(t, srv.HTTPClient(inactive.TLS), srv.URL+"/topics/lamp-1/state", []byte("active"), nil)
