@@ -63,6 +63,18 @@ func (g *Gate) Admit(ctx context.Context, info broker.ConnInfo) (broker.Permissi
 		g.log().Error("mqtt authorization failed", "client_id", info.ClientID, "principal", p.String(), "err", err)
 		return nil, &broker.Refusal{Code: packet.ServerUnavailable, Reason: "authorization is unavailable"}
 	}
+	// iot:ConnectAttributes (reference §5.1): what the CONNECT asks for, so
+	// that a policy can allow or refuse persistent sessions and wills.
+	var attrs []string
+	if info.Persistent {
+		attrs = append(attrs, "PersistentConnect")
+	}
+	if info.HasWill {
+		attrs = append(attrs, "LastWill")
+	}
+	if len(attrs) > 0 {
+		perms.vars.Set("iot:ConnectAttributes", attrs...)
+	}
 	if !perms.Allow(broker.ActConnect, info.ClientID) {
 		return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: "not authorized: iot:Connect on client/" + info.ClientID, Principal: p.String()}
 	}
@@ -211,6 +223,11 @@ func (p *Permissions) Refresh(ctx context.Context) (broker.Permissions, *broker.
 		return nil, &broker.Refusal{Code: packet.BadAuthenticationMethod, Reason: err.Error(), Principal: p.principal.String()}
 	}
 	np, err := g.Bind(ctx, pr, p.clientID, p.remote)
+	if err == nil {
+		for k, vs := range p.vars.Extra { // what the CONNECT said still holds
+			np.vars.Set(k, vs...)
+		}
+	}
 	if err != nil {
 		g.log().Error("mqtt recheck failed; keeping the connection's permissions", "client_id", p.clientID, "err", err)
 		return p, nil

@@ -28,9 +28,14 @@ type conn struct {
 	sess     *session
 	keep     time.Duration // read deadline between packets: 1.5 × keep-alive; 0: none
 	maxOut   uint32        // the client's Maximum Packet Size; 0: no limit
-	aliases  map[uint16]string
-	rate     rateLimiter
-	done     chan struct{} // closed when the connection is fully torn down
+	// Server-to-client topic aliases (MQTT 5): how many the client takes
+	// (capped by maxOutAliases), and the writer goroutine's map and buffer.
+	aliasMax   uint16
+	outAliases map[string]uint16
+	aliasBuf   []byte
+	aliases    map[uint16]string
+	rate       rateLimiter
+	done       chan struct{} // closed when the connection is fully torn down
 
 	// mu guards the write queue and the closed state; it is a leaf lock.
 	mu      sync.Mutex
@@ -48,6 +53,10 @@ type conn struct {
 	// graceful is set by the reader on DISCONNECT 0x00: no will.
 	graceful bool
 }
+
+// maxOutAliases bounds the topic aliases the broker assigns towards one
+// client (and so the memory of its alias map).
+const maxOutAliases = 64
 
 // permsBox holds a connection's Permissions for atomic replacement.
 type permsBox struct{ p Permissions }
@@ -168,7 +177,9 @@ func (c *conn) connect(cp *packet.Connect) bool {
 		return refuse(packet.ClientIdentifierNotValid, "client id longer than the limit")
 	}
 	info := ConnInfo{ClientID: cp.ClientID, PeerCertificates: c.nc.ConnectionState().PeerCertificates,
-		RemoteAddr: c.nc.RemoteAddr(), Username: cp.Username, Password: cp.Password, CleanStart: cp.CleanStart, Version: c.version}
+		RemoteAddr: c.nc.RemoteAddr(), Username: cp.Username, Password: cp.Password, CleanStart: cp.CleanStart, Version: c.version,
+		HasWill: cp.Will != nil}
+	_, info.Persistent = c.sessionExpiry(cp)
 	perms, ref := b.gate.Admit(context.Background(), info)
 	if ref != nil {
 		principal = ref.Principal
@@ -206,6 +217,9 @@ func (c *conn) connect(cp *packet.Connect) bool {
 	}
 	c.keep = time.Duration(ka) * 1500 * time.Millisecond
 	c.maxOut = cp.Properties.MaximumPacketSize
+	if c.version == packet.V5 {
+		c.aliasMax = min(cp.Properties.TopicAliasMaximum, maxOutAliases)
+	}
 	if lim.MaxPublishRate > 0 {
 		c.rate = newRateLimiter(lim.MaxPublishRate)
 	}

@@ -291,3 +291,32 @@ func TestRefusals_TLS(t *testing.T) {
 		}
 	})
 }
+
+// TestRetainPublish checks iot:RetainPublish: the seed policy grants
+// iot:Publish but not iot:RetainPublish, so a retained publish is refused
+// (MQTT 5 PUBACK 0x87) while the same publish without RETAIN goes through;
+// a policy that adds iot:RetainPublish allows it.
+func TestRetainPublish(t *testing.T) {
+	srv := moattest.Start(t)
+	ctx := context.Background()
+	lamp := srv.NewDevice(t, "lamp-1", srv.DevicePolicy())
+	c, _, err := client5(t, srv, &lamp, "lamp-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr, err := c.Publish(ctx, &paho.Publish{Topic: "lamp-1/cfg", QoS: 1, Retain: true, Payload: []byte("x")}); pr == nil || pr.ReasonCode != 0x87 {
+		t.Fatalf("retained publish without iot:RetainPublish: %v %v, want PUBACK 0x87", pr, err)
+	}
+	if pr, err := c.Publish(ctx, &paho.Publish{Topic: "lamp-1/cfg", QoS: 1, Payload: []byte("x")}); err != nil || pr.ReasonCode >= 0x80 {
+		t.Fatalf("plain publish: %v %v", pr, err)
+	}
+	doc := strings.Replace(srv.DevicePolicy(), `["iot:Publish", "iot:Receive"]`, `["iot:Publish", "iot:RetainPublish", "iot:Receive"]`, 1)
+	lamp2 := srv.NewDevice(t, "lamp-2", doc)
+	c2, _, err := client5(t, srv, &lamp2, "lamp-2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr, err := c2.Publish(ctx, &paho.Publish{Topic: "lamp-2/cfg", QoS: 1, Retain: true, Payload: []byte("x")}); err != nil || pr.ReasonCode >= 0x80 {
+		t.Fatalf("retained publish with iot:RetainPublish: %v %v", pr, err)
+	}
+}

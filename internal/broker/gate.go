@@ -46,6 +46,11 @@ type ConnInfo struct {
 	Password         []byte
 	CleanStart       bool
 	Version          packet.Version
+	// Persistent: the client asked for a session that outlives the
+	// connection; HasWill: the CONNECT carries a will (AWS's
+	// iot:ConnectAttributes PersistentConnect and LastWill).
+	Persistent bool
+	HasWill    bool
 }
 
 // Gate authenticates and authorizes connections; the server implements it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/moat-iot/moat/internal/broker"
 	"github.com/moat-iot/moat/internal/mqtt/packet"
 )
 
@@ -78,6 +79,9 @@ func TestShared_Errors(t *testing.T) {
 		off, _ := tb.client(t, "share-off", v5, persistent)
 		off.sub("$share/h/sh2/t", 1)
 		off.disconnect(packet.NormalDisconnection)
+		// Wait until the broker has let go of share-off's connection, or a
+		// publish may still pick it.
+		tb.waitStats(t, "share-off disconnected", func(s broker.Stats) bool { return s.Connections <= 1 })
 		pub, _ := tb.client(t, "share-pub2", v5)
 		for i := range 4 {
 			pub.publish("sh2/t", fmt.Sprint(i), 1, false)

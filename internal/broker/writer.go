@@ -14,6 +14,17 @@ type outItem struct {
 	sp  packet.SharedPublish
 	d   packet.Delivery
 	raw []byte
+	// alias, for a client that accepts topic aliases, is the delivery to
+	// encode at write time with a server topic alias (the writer owns the
+	// connection's alias map, so aliases follow the order of the stream).
+	alias *aliasDelivery
+}
+
+// aliasDelivery is what the writer needs to encode an aliased PUBLISH.
+type aliasDelivery struct {
+	m      *message
+	subIDs []uint32
+	left   uint32 // message expiry left, seconds; 0: none
 }
 
 // writeBufSize is the write buffer a writer goroutine borrows while it
@@ -81,6 +92,11 @@ func (c *conn) writeLoop() {
 			it := &batch[i]
 			if it.raw != nil {
 				_, err = bw.Write(it.raw)
+			} else if it.alias != nil {
+				_, err = c.writeAliased(bw, it)
+				if err == nil {
+					c.b.m.deliveredQ[it.d.QoS].Inc()
+				}
 			} else {
 				_, err = it.sp.WriteTo(bw, it.d)
 				if err == nil {
@@ -138,11 +154,56 @@ func (c *conn) sendPublish(m *message, d packet.Delivery, subIDs []uint32) bool 
 		c.log().Error("mqtt encode failed", "topic", m.pub.Topic, "err", err)
 		return false
 	}
-	if c.maxOut > 0 && sp.Size(d.QoS) > int(c.maxOut) {
+	size := sp.Size(d.QoS)
+	if c.aliasMax > 0 {
+		size += 3 // a first use also carries the alias property
+	}
+	if c.maxOut > 0 && size > int(c.maxOut) {
 		// [MQTT-3.1.2-25]: too large for this client; dropped as if sent.
 		c.b.m.dropped.WithLabelValues("too_large").Inc()
 		return false
 	}
-	c.enqueue(outItem{sp: sp, d: d})
+	it := outItem{sp: sp, d: d}
+	if c.aliasMax > 0 {
+		it.alias = &aliasDelivery{m: m, subIDs: subIDs, left: left}
+	}
+	c.enqueue(it)
 	return true
+}
+
+// writeAliased writes a PUBLISH with a server topic alias (MQTT 5
+// 3.3.2.3.4): a topic gets the next free alias up to the client's Topic
+// Alias Maximum; its first PUBLISH carries topic and alias, later ones the
+// alias and an empty topic. Topics past the maximum go unaliased. Called by
+// the writer goroutine only, which owns c.outAliases.
+func (c *conn) writeAliased(bw *bufio.Writer, it *outItem) (int, error) {
+	a := it.alias
+	p := *a.m.pub
+	p.Properties.SubscriptionIDs = a.subIDs
+	if a.left > 0 {
+		p.Properties.MessageExpiry = a.left
+	}
+	p.QoS, p.PacketID, p.Dup, p.Retain = it.d.QoS, it.d.PacketID, it.d.Dup, it.d.Retain
+	if p.QoS == 0 {
+		p.PacketID, p.Dup = 0, false
+	}
+	if id, ok := c.outAliases[p.Topic]; ok {
+		p.Properties.TopicAlias = id
+		p.Topic = ""
+	} else if len(c.outAliases) < int(c.aliasMax) {
+		if c.outAliases == nil {
+			c.outAliases = make(map[string]uint16, c.aliasMax)
+		}
+		id := uint16(len(c.outAliases) + 1)
+		c.outAliases[p.Topic] = id
+		p.Properties.TopicAlias = id
+	}
+	buf, err := p.Append(c.aliasBuf[:0], c.version)
+	if err != nil {
+		return 0, err
+	}
+	if cap(buf) <= 4096 {
+		c.aliasBuf = buf // kept for the next one; larger ones are not kept
+	}
+	return bw.Write(buf)
 }
