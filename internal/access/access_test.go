@@ -105,3 +105,58 @@ func BenchmarkPermissions_Allow(b *testing.B) {
 		}
 	})
 }
+
+// tenByTen is 10 policies of 10 statements each; the last statement of the
+// last policy is the one that allows the benchmark's publish.
+func tenByTen(t testing.TB) []*policy.Compiled {
+	var out []*policy.Compiled
+	for p := 0; p < 10; p++ {
+		doc := `{"Version":"2012-10-17","Statement":[`
+		for s := 0; s < 10; s++ {
+			if s > 0 {
+				doc += ","
+			}
+			res := fmt.Sprintf("arn:aws:iot:us-east-1:000000000000:topic/${iot:ClientId}/p%d/s%d/*", p, s)
+			if p == 9 && s == 9 {
+				res = "arn:aws:iot:us-east-1:000000000000:topic/${iot:ClientId}/*"
+			}
+			doc += fmt.Sprintf(`{"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":%q}`, res)
+		}
+		doc += "]}"
+		d, err := policy.Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := policy.Compile(fmt.Sprintf("p%d", p), "1", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// BenchmarkPermissions_TenByTen measures a decision with 10 policies of 10
+// statements each (issue 4's case): cached, and uncached (every statement
+// evaluated, variables substituted).
+func BenchmarkPermissions_TenByTen(b *testing.B) {
+	p := newPermissions(arn.Builder{Region: "us-east-1", Account: "000000000000"}, auth.Principal{Kind: auth.KindCertificate, CertificateID: "x"},
+		tenByTen(b), &policy.Vars{ClientID: "lamp-1"})
+	b.Run("cached", func(b *testing.B) {
+		p.Allow(broker.ActPublish, "lamp-1/state")
+		b.ReportAllocs()
+		for b.Loop() {
+			if !p.Allow(broker.ActPublish, "lamp-1/state") {
+				b.Fatal("denied")
+			}
+		}
+	})
+	b.Run("uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !p.Decide(broker.ActPublish, "lamp-1/state", false).Allowed {
+				b.Fatal("denied")
+			}
+		}
+	})
+}
