@@ -79,7 +79,8 @@ type Tx interface {
 	//
 	// Every listing pages by key (never by offset), so a cursor stays valid
 	// while rows are inserted or deleted; a malformed cursor is
-	// ErrInvalidCursor.
+	// ErrInvalidCursor, and so may be (and for the MQTT, thing-type and
+	// group listings is) a cursor of another kind of listing.
 	ListCertificates(p Page, ascending bool) ([]Certificate, string, error)
 
 	// Policies.
@@ -130,7 +131,8 @@ type Tx interface {
 	// UpdateThing replaces TypeName, Attributes, Version, UpdatedAt of an
 	// existing thing; ErrNotFound if none.
 	UpdateThing(t Thing) error
-	// DeleteThing removes it; ErrNotFound if none.
+	// DeleteThing removes it with its principal attachments and group
+	// memberships; ErrNotFound if none.
 	DeleteThing(name string) error
 	// ListThings returns things ordered by name that pass the filter.
 	ListThings(f ThingFilter, p Page) ([]Thing, string, error)
@@ -210,6 +212,68 @@ type Tx interface {
 	// Seq until a page comes back empty. A missing session has no messages
 	// (no error).
 	QueuedMessages(clientID string, after int64, limit int) ([]QueuedMessage, error)
+
+	// Thing types.
+
+	// ThingType returns a thing type, or ErrNotFound.
+	ThingType(name string) (ThingType, error)
+	// InsertThingType adds t; ErrExists if the name is taken.
+	InsertThingType(t ThingType) error
+	// UpdateThingType replaces Description, SearchableAttributes,
+	// Deprecated and DeprecatedAt; ErrNotFound if none.
+	UpdateThingType(t ThingType) error
+	// DeleteThingType removes it; ErrNotFound if none. Things of the type
+	// keep their TypeName: refusing to delete a type in use is the
+	// caller's job (ListThings by TypeName with Limit 1 is one index
+	// probe).
+	DeleteThingType(name string) error
+	// ListThingTypes returns thing types ordered by name; a non-empty name
+	// returns at most that one.
+	ListThingTypes(name string, p Page) ([]ThingType, string, error)
+
+	// Thing groups (static and dynamic) and their members.
+
+	// ThingGroup returns a group, or ErrNotFound.
+	ThingGroup(name string) (ThingGroup, error)
+	// InsertThingGroup adds g; ErrExists if the name is taken; ErrNotFound
+	// if its ParentName is set and does not exist.
+	InsertThingGroup(g ThingGroup) error
+	// UpdateThingGroup replaces Description, Attributes, Version,
+	// QueryString, QueryVersion, IndexName and Status; ErrNotFound if none.
+	UpdateThingGroup(g ThingGroup) error
+	// DeleteThingGroup removes a group and its memberships; ErrNotFound if
+	// none. (Refusing a group with children is the caller's job; children
+	// left behind keep their ParentName.)
+	DeleteThingGroup(name string) error
+	// ListThingGroups returns groups that pass the filter, ordered by name.
+	ListThingGroups(f GroupFilter, p Page) ([]ThingGroup, string, error)
+	// AddThingToGroup records a membership; adding twice is a no-op;
+	// ErrNotFound if the thing or the group does not exist. The store
+	// does not tell static from dynamic groups here: refusing manual
+	// membership of a dynamic group is the caller's job.
+	AddThingToGroup(group, thing string) error
+	// RemoveThingFromGroup removes it; ErrNotFound if it was not a member.
+	RemoveThingFromGroup(group, thing string) error
+	// GroupThings lists the things of one group (not its children),
+	// ordered by name; a missing group has none (no error).
+	GroupThings(group string, p Page) ([]string, string, error)
+	// ThingGroupsOf lists the groups a thing is directly in, ordered by
+	// name; a missing thing is in none (no error).
+	ThingGroupsOf(thing string, p Page) ([]string, string, error)
+
+	// Tags of any resource, by ARN. The store does not know which ARN
+	// names which row, so deleting a resource leaves its tags: whoever
+	// deletes a taggable resource calls DeleteTags(arn, nil) in the same
+	// Update.
+
+	// Tags returns the tags of a resource: an empty, non-nil map, not an
+	// error, if none.
+	Tags(resourceARN string) (map[string]string, error)
+	// PutTags adds or replaces tags of a resource; other tags are kept.
+	PutTags(resourceARN string, tags map[string]string) error
+	// DeleteTags removes tags by key, all of them when keys is nil (an
+	// empty, non-nil keys removes none); missing keys are ignored.
+	DeleteTags(resourceARN string, keys []string) error
 }
 
 // Page selects one page of a listing. Limit <= 0 means the implementation's
@@ -365,4 +429,47 @@ type QueuedMessage struct {
 	Sent      bool
 	ExpiresAt time.Time // zero: never
 	CreatedAt time.Time
+}
+
+// ThingType is a registry thing type.
+type ThingType struct {
+	Name        string
+	ID          string // UUID
+	Description string
+	// SearchableAttributes are the attribute names declared searchable (at
+	// most 3), in their order; none reads back as nil.
+	SearchableAttributes []string
+	Deprecated           bool
+	DeprecatedAt         time.Time // zero unless Deprecated
+	CreatedAt            time.Time
+}
+
+// ThingGroup is a static or dynamic thing group.
+type ThingGroup struct {
+	Name        string
+	ID          string // UUID
+	ParentName  string // "" for a root group
+	Description string
+	Attributes  map[string]string
+	Version     int64 // starts at 1, +1 on every update
+	CreatedAt   time.Time
+	// Dynamic groups: membership is computed from QueryString; Status is
+	// ACTIVE, BUILDING or REBUILDING.
+	Dynamic      bool
+	QueryString  string
+	QueryVersion string
+	IndexName    string
+	Status       string
+}
+
+// GroupFilter narrows ListThingGroups. Zero values mean no filter. Filters
+// combine with AND (so Parent with RootOnly matches nothing).
+type GroupFilter struct {
+	// Parent lists the direct children of this group only.
+	Parent string
+	// RootOnly lists groups without a parent.
+	RootOnly bool
+	// NamePrefix keeps names starting with it, byte-wise: no character
+	// ('%', '_', ...) is a wildcard.
+	NamePrefix string
 }

@@ -74,6 +74,29 @@
 // session lives, and a rolled-back Update gives its reservation back
 // without anyone having seen it.
 //
+// # Thing types, groups and tags (migration 3)
+//
+// thing_types and thing_groups hold one row each, their list fields as
+// JSON TEXT like things.attributes (searchable attributes an array, group
+// attributes an object). Neither is referenced by a foreign key from an
+// older table: things.type_name stays a plain name (empty: untyped), and
+// thing_groups.parent_name is empty for a root group and checked by
+// InsertThingGroup rather than by a constraint, since a parent never
+// changes and refusing to delete a type in use or a group with children
+// is the caller's decision. thing_group_members has foreign keys with ON
+// DELETE CASCADE to both things and thing_groups, so deleting either
+// drops its memberships; its primary key (group_name, thing_name) lists a
+// group's things and the index (thing_name, group_name) a thing's groups,
+// each one index range. ListThingGroups walks the primary key, or
+// (parent_name, name) with a parent or RootOnly, and turns NamePrefix
+// into the byte-wise range [prefix, prefixRange's bound) instead of LIKE,
+// whose '%' and '_' are wildcards and whose case folding is not byte-wise.
+// tags is keyed by (resource_arn, tag_key) with no foreign key: ARNs are
+// the caller's, so is deleting a resource's tags.
+//
+// Each listing of migration 3 has its own cursor kind (tx.go), so a
+// nextToken of one is ErrInvalidCursor for another.
+//
 // # Statement cache
 //
 // The driver parses a statement's SQL on every Exec. The hot MQTT writes

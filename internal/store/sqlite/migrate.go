@@ -145,6 +145,62 @@ var migrations = []migration{
 			PRIMARY KEY (client_id, seq)
 		)`,
 	}},
+	{3, "registry", []string{
+		// searchable_attributes is a JSON array of names; deprecated is 0
+		// or 1. things.type_name does not reference thing_types: untyped
+		// things have '', and refusing to delete a type still in use is
+		// the caller's job (things_type_name answers "any thing of this
+		// type?" with one index probe).
+		`CREATE TABLE thing_types (
+			name                  TEXT PRIMARY KEY,
+			id                    TEXT NOT NULL UNIQUE,
+			description           TEXT NOT NULL,
+			searchable_attributes TEXT NOT NULL,
+			deprecated            INTEGER NOT NULL,
+			deprecated_at         BIGINT NOT NULL,
+			created_at            BIGINT NOT NULL
+		)`,
+
+		// parent_name is '' for a root group. It is not a foreign key:
+		// InsertThingGroup checks the parent, a group's parent never
+		// changes, and refusing to delete a group with children is the
+		// caller's job. attributes is a JSON object (as on things);
+		// dynamic is 0 or 1.
+		`CREATE TABLE thing_groups (
+			name          TEXT PRIMARY KEY,
+			id            TEXT NOT NULL UNIQUE,
+			parent_name   TEXT NOT NULL,
+			description   TEXT NOT NULL,
+			attributes    TEXT NOT NULL,
+			version       BIGINT NOT NULL,
+			created_at    BIGINT NOT NULL,
+			dynamic       INTEGER NOT NULL,
+			query_string  TEXT NOT NULL,
+			query_version TEXT NOT NULL,
+			index_name    TEXT NOT NULL,
+			status        TEXT NOT NULL
+		)`,
+		`CREATE INDEX thing_groups_parent ON thing_groups (parent_name, name)`,
+		// A membership goes with its group or its thing (ON DELETE
+		// CASCADE). The primary key lists a group's things in name order;
+		// the index lists a thing's groups (and serves the cascade from
+		// things).
+		`CREATE TABLE thing_group_members (
+			group_name TEXT NOT NULL REFERENCES thing_groups (name) ON DELETE CASCADE,
+			thing_name TEXT NOT NULL REFERENCES things (name) ON DELETE CASCADE,
+			PRIMARY KEY (group_name, thing_name)
+		)`,
+		`CREATE INDEX thing_group_members_thing ON thing_group_members (thing_name, group_name)`,
+
+		// Tags of any resource by ARN: no foreign key, so whoever deletes
+		// a resource deletes its tags.
+		`CREATE TABLE tags (
+			resource_arn TEXT NOT NULL,
+			tag_key      TEXT NOT NULL,
+			tag_value    TEXT NOT NULL,
+			PRIMARY KEY (resource_arn, tag_key)
+		)`,
+	}},
 }
 
 // schemaVersion is the version this code writes and understands.

@@ -32,6 +32,32 @@ func TestQueryPlans(t *testing.T) {
 		{"reserve seqs", reserveSeqsSQL, []any{1, "c"}, true},
 		{"dequeue", dequeueSQL, []any{"c", 1}, true},
 		{"delete session queue", `DELETE FROM session_queue WHERE client_id = ?`, []any{"c"}, true},
+		{"thing types", `SELECT ` + thingTypeCols + ` FROM thing_types WHERE name > ? ORDER BY name LIMIT ?`, []any{"", 10}, true},
+		{"group things", groupThingsSQL, []any{"g", "", 10}, true},
+		{"thing groups of", thingGroupsOfSQL, []any{"t", "", 10}, true},
+		// What ON DELETE CASCADE runs when a thing is deleted.
+		{"memberships of a thing", `DELETE FROM thing_group_members WHERE thing_name = ?`, []any{"t"}, true},
+		{"tags", `SELECT tag_key, tag_value FROM tags WHERE resource_arn = ?`, []any{"a"}, true},
+	}
+	for _, tc := range []struct {
+		name  string
+		f     store.GroupFilter
+		after string
+	}{
+		{"groups", store.GroupFilter{}, ""},
+		{"groups, root", store.GroupFilter{RootOnly: true}, ""},
+		{"groups, parent", store.GroupFilter{Parent: "p"}, ""},
+		{"groups by prefix", store.GroupFilter{NamePrefix: "b"}, ""},
+		{"groups by prefix, later page", store.GroupFilter{NamePrefix: "b"}, "bz"},
+		{"groups, parent, by prefix", store.GroupFilter{Parent: "p", NamePrefix: "b"}, ""},
+		{"groups, root, by prefix", store.GroupFilter{RootOnly: true, NamePrefix: "b"}, ""},
+	} {
+		q, args := groupsQuery(tc.f, tc.after, 10)
+		cases = append(cases, struct {
+			name, query string
+			args        []any
+			noSort      bool
+		}{tc.name, q, args, true})
 	}
 	for _, tc := range []struct {
 		name  string

@@ -155,6 +155,10 @@ const (
 	curCert     = "c" // created_at micros, id
 	curRetained = "r" // a retained message's topic
 	curSession  = "s" // a session's client id
+	curType     = "y" // ListThingTypes: a thing type's name
+	curGroup    = "g" // ListThingGroups: a group's name
+	curMember   = "m" // GroupThings: a thing's name
+	curGroupOf  = "o" // ThingGroupsOf: a group's name
 )
 
 func encodeCursor(kind string, parts ...string) string {
@@ -215,6 +219,11 @@ func certCursor(op, c string) (int64, string, bool, error) {
 // listNames runs a query whose single column is a string key, ordered, with
 // n+1 rows asked for; it returns at most n keys and the next cursor.
 func (t *tx) listNames(op string, n int, query string, args ...any) ([]string, string, error) {
+	return t.listKeys(op, curName, n, query, args...)
+}
+
+// listKeys is listNames with cursors of this kind.
+func (t *tx) listKeys(op, kind string, n int, query string, args ...any) ([]string, string, error) {
 	rows, err := t.q.QueryContext(t.ctx, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
@@ -234,7 +243,7 @@ func (t *tx) listNames(op string, n int, query string, args ...any) ([]string, s
 	next := ""
 	if len(out) > n {
 		out = out[:n]
-		next = encodeCursor(curName, out[n-1])
+		next = encodeCursor(kind, out[n-1])
 	}
 	return out, next, nil
 }

@@ -192,6 +192,14 @@ func testInvalidCursor(t *testing.T, s store.Store) {
 		wantErr(t, "retained", err, store.ErrInvalidCursor)
 		_, _, err = tx.ListSessions(bad)
 		wantErr(t, "sessions", err, store.ErrInvalidCursor)
+		_, _, err = tx.ListThingTypes("", bad)
+		wantErr(t, "thing types", err, store.ErrInvalidCursor)
+		_, _, err = tx.ListThingGroups(store.GroupFilter{}, bad)
+		wantErr(t, "thing groups", err, store.ErrInvalidCursor)
+		_, _, err = tx.GroupThings("x", bad)
+		wantErr(t, "group things", err, store.ErrInvalidCursor)
+		_, _, err = tx.ThingGroupsOf("x", bad)
+		wantErr(t, "thing groups of", err, store.ErrInvalidCursor)
 		return nil
 	})
 	// A cursor of one MQTT listing is not a cursor of the other.
@@ -215,6 +223,63 @@ func testInvalidCursor(t *testing.T, s store.Store) {
 		wantErr(t, "retained page", err, nil)
 		_, _, err = tx.ListSessions(store.Page{After: next})
 		wantErr(t, "retained cursor to sessions", err, store.ErrInvalidCursor)
+		return nil
+	})
+	// Nor is a cursor of one group listing a cursor of another.
+	update(t, s, func(tx store.Tx) error {
+		for i := range 2 {
+			if err := tx.InsertThingType(thingType(name("y", i))); err != nil {
+				return err
+			}
+			if err := tx.InsertThingGroup(group(name("g", i), "")); err != nil {
+				return err
+			}
+			if err := tx.InsertThing(thing(name("m", i), nil)); err != nil {
+				return err
+			}
+			if err := tx.AddThingToGroup(name("g", i), "m-0000"); err != nil {
+				return err
+			}
+			if err := tx.AddThingToGroup("g-0000", name("m", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx store.Tx) error {
+		listings := map[string]func(p store.Page) (string, error){
+			"thing types": func(p store.Page) (string, error) {
+				_, next, err := tx.ListThingTypes("", p)
+				return next, err
+			},
+			"thing groups": func(p store.Page) (string, error) {
+				_, next, err := tx.ListThingGroups(store.GroupFilter{}, p)
+				return next, err
+			},
+			"group things": func(p store.Page) (string, error) {
+				_, next, err := tx.GroupThings("g-0000", p)
+				return next, err
+			},
+			"thing groups of": func(p store.Page) (string, error) {
+				_, next, err := tx.ThingGroupsOf("m-0000", p)
+				return next, err
+			},
+		}
+		for from, list := range listings {
+			next, err := list(store.Page{Limit: 1})
+			wantErr(t, from+" page", err, nil)
+			if next == "" {
+				t.Fatalf("%s: no next cursor", from)
+			}
+			_, err = list(store.Page{After: next})
+			wantErr(t, from+" cursor to itself", err, nil)
+			for to, other := range listings {
+				if to != from {
+					_, err := other(store.Page{After: next})
+					wantErr(t, from+" cursor to "+to, err, store.ErrInvalidCursor)
+				}
+			}
+		}
 		return nil
 	})
 }

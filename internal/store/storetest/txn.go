@@ -358,3 +358,184 @@ func testConcurrentViewAndUpdate(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+// registrySnapshot is what testRegistryRollback compares: the type, the
+// groups, both membership listings and the tags its setup made.
+type registrySnapshot struct {
+	Type        store.ThingType
+	Groups      []string
+	Members     []string
+	GroupsOf    []string
+	Tags        map[string]string
+	ThingExists bool
+}
+
+func snapshotRegistry(t *testing.T, s store.Store) registrySnapshot {
+	t.Helper()
+	var r registrySnapshot
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		if r.Type, err = tx.ThingType("rt"); err != nil {
+			return err
+		}
+		gs, _, err := tx.ListThingGroups(store.GroupFilter{}, store.Page{})
+		if err != nil {
+			return err
+		}
+		r.Groups = groupNames(gs)
+		if r.Members, _, err = tx.GroupThings("rg", store.Page{}); err != nil {
+			return err
+		}
+		if r.GroupsOf, _, err = tx.ThingGroupsOf("rthing", store.Page{}); err != nil {
+			return err
+		}
+		if r.Tags, err = tx.Tags(groupARN("rg")); err != nil {
+			return err
+		}
+		_, err = tx.Thing("rthing")
+		r.ThingExists = err == nil
+		return nil
+	})
+	return r
+}
+
+// testRegistryRollback checks that a failing Update undoes its thing-type,
+// group, membership and tag writes, cascades included.
+func testRegistryRollback(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.InsertThingType(thingType("rt")); err != nil {
+			return err
+		}
+		if err := tx.InsertThing(thing("rthing", nil)); err != nil {
+			return err
+		}
+		if err := tx.InsertThingGroup(group("rg", "")); err != nil {
+			return err
+		}
+		if err := tx.AddThingToGroup("rg", "rthing"); err != nil {
+			return err
+		}
+		return tx.PutTags(groupARN("rg"), map[string]string{"k": "v"})
+	})
+	before := snapshotRegistry(t, s)
+	wantEqual(t, "setup", before, registrySnapshot{
+		Type: thingType("rt"), Groups: []string{"rg"}, Members: []string{"rthing"}, GroupsOf: []string{"rg"},
+		Tags: map[string]string{"k": "v"}, ThingExists: true,
+	})
+
+	// Every kind of write, then errBoom.
+	err := s.Update(bg(), func(tx store.Tx) error {
+		steps := []func() error{
+			func() error { return tx.InsertThingType(thingType("gone")) },
+			func() error { u := thingType("rt"); u.Description = "changed"; return tx.UpdateThingType(u) },
+			func() error { return tx.InsertThingGroup(group("gone", "rg")) },
+			func() error { return tx.AddThingToGroup("gone", "rthing") },
+			func() error { return tx.PutTags(groupARN("rg"), map[string]string{"k": "changed", "new": "x"}) },
+			func() error { return tx.PutTags(groupARN("gone"), map[string]string{"k": "v"}) },
+			func() error { return tx.DeleteTags(groupARN("rg"), nil) },
+			func() error { return tx.RemoveThingFromGroup("rg", "rthing") },
+			func() error { return tx.AddThingToGroup("rg", "rthing") },
+			func() error { return tx.DeleteThingGroup("rg") }, // cascades
+			func() error { return tx.DeleteThing("rthing") },  // cascades
+			func() error { return tx.DeleteThingType("rt") },
+		}
+		for i, step := range steps {
+			if err := step(); err != nil {
+				return fmt.Errorf("step %d: %w", i, err)
+			}
+		}
+		return errBoom
+	})
+	wantErr(t, "failing update", err, errBoom)
+	wantEqual(t, "after a failing update", snapshotRegistry(t, s), before)
+
+	// A sentinel after successful writes: all undone.
+	for _, fn := range []func(tx store.Tx) error{
+		func(tx store.Tx) error {
+			if err := tx.InsertThingGroup(group("gone", "")); err != nil {
+				return err
+			}
+			return tx.AddThingToGroup("gone", "nope") // ErrNotFound
+		},
+		func(tx store.Tx) error {
+			if err := tx.DeleteThingGroup("rg"); err != nil {
+				return err
+			}
+			return tx.InsertThingGroup(group("gone", "nope")) // ErrNotFound
+		},
+		func(tx store.Tx) error {
+			if err := tx.DeleteThing("rthing"); err != nil {
+				return err
+			}
+			return tx.InsertThingType(thingType("rt")) // ErrExists
+		},
+	} {
+		err := s.Update(bg(), fn)
+		if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExists) {
+			t.Fatalf("failing update: %v, want a sentinel", err)
+		}
+		wantEqual(t, "after a failing update", snapshotRegistry(t, s), before)
+	}
+}
+
+// testRegistryAtomicConcurrent runs concurrent Updates that add
+// memberships and tags, half of them failing, so that failures share
+// group-commit batches with successes.
+func testRegistryAtomicConcurrent(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error { return tx.InsertThingGroup(group("cg", "")) })
+	const workers, rounds = 16, 4
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				i := w*rounds + r
+				err := s.Update(bg(), func(tx store.Tx) error {
+					n := name("c", i)
+					if err := tx.InsertThing(thing(n, nil)); err != nil {
+						return err
+					}
+					if err := tx.AddThingToGroup("cg", n); err != nil {
+						return err
+					}
+					if err := tx.PutTags(groupARN("cg"), map[string]string{n: "v"}); err != nil {
+						return err
+					}
+					if i%2 == 1 {
+						return errBoom
+					}
+					return nil
+				})
+				switch {
+				case i%2 == 0 && err != nil:
+					errs <- fmt.Errorf("update %d: %w", i, err)
+				case i%2 == 1 && !errors.Is(err, errBoom):
+					errs <- fmt.Errorf("update %d: error %v, want errBoom", i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var wantMembers []string
+	wantTags := map[string]string{}
+	for i := 0; i < workers*rounds; i += 2 {
+		wantMembers = append(wantMembers, name("c", i))
+		wantTags[name("c", i)] = "v"
+	}
+	members, _ := pageAll(t, s, 1000, nil, func(tx store.Tx, p store.Page) ([]string, string, error) {
+		return tx.GroupThings("cg", p)
+	})
+	wantEqual(t, "members", members, wantMembers)
+	view(t, s, func(tx store.Tx) error {
+		tags, err := tx.Tags(groupARN("cg"))
+		wantErr(t, "tags", err, nil)
+		wantEqual(t, "tags", tags, wantTags)
+		return nil
+	})
+}
