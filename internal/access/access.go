@@ -16,6 +16,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/moat-iot/moat/internal/arn"
@@ -26,6 +27,7 @@ import (
 	"github.com/moat-iot/moat/internal/policies"
 	"github.com/moat-iot/moat/internal/policy"
 	"github.com/moat-iot/moat/internal/registry"
+	"github.com/moat-iot/moat/internal/store"
 )
 
 // Gate implements broker.Gate over moat's services.
@@ -75,6 +77,7 @@ func (g *Gate) Admit(ctx context.Context, info broker.ConnInfo) (broker.Permissi
 	if len(attrs) > 0 {
 		perms.vars.Set("iot:ConnectAttributes", attrs...)
 	}
+	perms.vars.DomainName = info.ServerName
 	if !perms.Allow(broker.ActConnect, info.ClientID) {
 		return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: "not authorized: iot:Connect on client/" + info.ClientID, Principal: p.String()}
 	}
@@ -96,7 +99,25 @@ func (g *Gate) BindHTTP(ctx context.Context, p auth.Principal, remote net.Addr) 
 }
 
 func (g *Gate) bind(ctx context.Context, p auth.Principal, clientID string, remote net.Addr, withThing bool) (*Permissions, error) {
-	compiled, err := g.Policies.Effective(ctx, p.CertificateARN)
+	// The policies of the certificate, and of the thing's groups and their
+	// ancestors (as AWS IoT applies thing group policies: only where the
+	// connection acts as a thing, so not over HTTPS).
+	targets := []string{p.CertificateARN}
+	var thing *store.Thing
+	if withThing {
+		var err error
+		if thing, err = g.Registry.ConnectionThing(ctx, p.CertificateARN, clientID); err != nil {
+			return nil, err
+		}
+		if thing != nil {
+			groups, err := g.Registry.GroupPolicyTargets(ctx, thing.Name)
+			if err != nil {
+				return nil, err
+			}
+			targets = append(targets, groups...)
+		}
+	}
+	compiled, err := g.Policies.Effective(ctx, targets...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,17 +132,12 @@ func (g *Gate) bind(ctx context.Context, p auth.Principal, clientID string, remo
 			vars.SourceIP = host
 		}
 	}
-	if withThing {
-		thing, err := g.Registry.ConnectionThing(ctx, p.CertificateARN, clientID)
-		if err != nil {
-			return nil, err
-		}
-		if thing != nil {
-			vars.Thing = &policy.Thing{Name: thing.Name, TypeName: thing.TypeName, Attributes: thing.Attributes}
-		}
+	if thing != nil {
+		vars.Thing = &policy.Thing{Name: thing.Name, TypeName: thing.TypeName, Attributes: thing.Attributes}
 	}
 	perms := newPermissions(g.ARNs, p, compiled, vars)
 	perms.gate, perms.clientID, perms.remote = g, clientID, remote
+	perms.targets = targets
 	if g.Decisions != nil {
 		perms.sink, perms.logAllows = g.Decisions, g.Decisions.Allows()
 	}
@@ -150,6 +166,9 @@ type Permissions struct {
 	gate     *Gate
 	clientID string
 	remote   net.Addr
+	// targets are the policy targets bound: the certificate ARN, then the
+	// ARNs of the thing's groups and their ancestors.
+	targets []string
 	// sink receives each decision Allow makes; nil: none (see decisions.go).
 	sink      DecisionSink
 	logAllows bool
@@ -227,6 +246,7 @@ func (p *Permissions) Refresh(ctx context.Context) (broker.Permissions, *broker.
 		for k, vs := range p.vars.Extra { // what the CONNECT said still holds
 			np.vars.Set(k, vs...)
 		}
+		np.vars.DomainName = p.vars.DomainName
 	}
 	if err != nil {
 		g.log().Error("mqtt recheck failed; keeping the connection's permissions", "client_id", p.clientID, "err", err)
@@ -252,6 +272,12 @@ func (p *Permissions) UsesPolicy(name string) bool {
 		}
 	}
 	return false
+}
+
+// HasTarget reports whether policies attached to target (a certificate or
+// thing group ARN) apply to the connection.
+func (p *Permissions) HasTarget(target string) bool {
+	return slices.Contains(p.targets, target)
 }
 
 // ThingName is the connection's thing, or "".

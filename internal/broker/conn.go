@@ -178,7 +178,7 @@ func (c *conn) connect(cp *packet.Connect) bool {
 	}
 	info := ConnInfo{ClientID: cp.ClientID, PeerCertificates: c.nc.ConnectionState().PeerCertificates,
 		RemoteAddr: c.nc.RemoteAddr(), Username: cp.Username, Password: cp.Password, CleanStart: cp.CleanStart, Version: c.version,
-		HasWill: cp.Will != nil}
+		HasWill: cp.Will != nil, ServerName: c.nc.ConnectionState().ServerName}
 	_, info.Persistent = c.sessionExpiry(cp)
 	perms, ref := b.gate.Admit(context.Background(), info)
 	if ref != nil {

@@ -65,3 +65,34 @@ func TestConnectAttributes(t *testing.T) {
 		})
 	}
 }
+
+// TestDomainName checks ${iot:DomainName}: the server name the client
+// asked for in TLS (SNI) is bound for policies.
+func TestDomainName(t *testing.T) {
+	srv := moattest.Start(t)
+	doc := strings.NewReplacer("REGION", srv.Config.Region, "ACCOUNT", srv.Config.AccountID).Replace(`{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:REGION:ACCOUNT:client/lamp-1","Condition":{"StringEquals":{"iot:DomainName":"localhost"}}}]}`)
+	d := srv.NewDevice(t, "lamp-1", doc)
+	for _, tt := range []struct {
+		sni     string
+		allowed bool
+	}{{"localhost", true}, {"127.0.0.1", false}} {
+		cfg := srv.MQTTTLS(&d)
+		cfg.ServerName = tt.sni
+		conn, err := tls.Dial("tcp", srv.MQTTAddr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := paho.NewClient(paho.ClientConfig{ClientID: "lamp-1", Conn: paho5packets.NewThreadSafeConn(conn)})
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		ack, err := c.Connect(ctx, &paho.Connect{ClientID: "lamp-1", KeepAlive: 30, CleanStart: true})
+		cancel()
+		if tt.allowed != (err == nil) {
+			t.Fatalf("SNI %q: ack %v err %v, want allowed=%v", tt.sni, ack, err, tt.allowed)
+		}
+		if err == nil {
+			_ = c.Disconnect(&paho.Disconnect{})
+		}
+		conn.Close()
+	}
+}

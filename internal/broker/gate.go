@@ -51,6 +51,8 @@ type ConnInfo struct {
 	// iot:ConnectAttributes PersistentConnect and LastWill).
 	Persistent bool
 	HasWill    bool
+	// ServerName is the TLS SNI the client connected to (iot:DomainName).
+	ServerName string
 }
 
 // Gate authenticates and authorizes connections; the server implements it

@@ -121,6 +121,11 @@ type Config struct {
 
 	// DecisionLog is the policy decision log (--decision-log*).
 	DecisionLog DecisionLog `yaml:"decision-log"`
+
+	// ThingTypeDeleteDelay is how long a thing type must have been
+	// deprecated before DeleteThingType deletes it, as AWS's "about 5
+	// minutes". Default 5m; allowed 0 (no wait) to 24h.
+	ThingTypeDeleteDelay time.Duration `yaml:"thing-type-delete-delay"`
 }
 
 // Limits are the explicit bounds of the HTTPS surface. Every field has a
@@ -166,8 +171,9 @@ func Default() Config {
 			MaxHeaderBytes:    64 * KiB,
 			ShutdownTimeout:   15 * time.Second,
 		},
-		MQTT:        MQTT{Limits: LimitsDefault},
-		DecisionLog: defaultDecisionLog(),
+		MQTT:                 MQTT{Limits: LimitsDefault},
+		DecisionLog:          defaultDecisionLog(),
+		ThingTypeDeleteDelay: 5 * time.Minute,
 	}
 }
 

@@ -47,7 +47,7 @@ const (
 
 // Help sections, in the order they are printed.
 var groups = []string{"Listeners and storage", "Names in certificates and ARNs", "Keys", "Logging", "Limits (HTTPS)",
-	"MQTT limits (docs/mqtt.md)", "Policy decision log"}
+	"MQTT limits (docs/mqtt.md)", "Policy decision log", "Registry"}
 
 func str(s setting, field func(c *Config) *string) setting {
 	s.get, s.set = func(c *Config) string { return *field(c) },
@@ -235,6 +235,10 @@ var settings = []setting{
 	count(setting{flag: "decision-log-buffer", key: "decision-log.buffer", group: groups[6],
 		usage: "Decision log entries that may wait for the disk, 16 to 1048576; beyond, entries are dropped and counted (moat_decision_log_dropped_total), never waited for."},
 		func(c *Config) *int { return &c.DecisionLog.Buffer }),
+
+	duration(setting{flag: "thing-type-delete-delay", key: "thing-type-delete-delay", arg: "DURATION", group: groups[7],
+		usage: "How long a thing type must have been deprecated before DeleteThingType deletes it (AWS: about 5 minutes), 0 to 24h; 0: no wait."},
+		func(c *Config) *time.Duration { return &c.ThingTypeDeleteDelay }),
 }
 
 // quoteDefault formats a default for help.

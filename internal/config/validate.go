@@ -39,6 +39,8 @@ const (
 	minTimeout     = time.Second
 	maxHeaderWait  = 5 * time.Minute
 	maxShutdown    = 10 * time.Minute
+	// maxTypeDelete bounds --thing-type-delete-delay.
+	maxTypeDelete = 24 * time.Hour
 )
 
 var (
@@ -130,6 +132,9 @@ func (c Config) Validate() error {
 	}
 	c.validateMQTT(bad)
 	c.validateDecisionLog(bad)
+	if c.ThingTypeDeleteDelay < 0 || c.ThingTypeDeleteDelay > maxTypeDelete {
+		bad("thing-type-delete-delay", "must be between 0s and %v, got %v", maxTypeDelete, c.ThingTypeDeleteDelay)
+	}
 	return errors.Join(errs...)
 }
 

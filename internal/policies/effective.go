@@ -23,8 +23,9 @@ type versionKey struct {
 }
 
 // Effective returns the compiled default versions of the policies attached
-// to any of the targets (a certificate ARN, later thing groups and
-// identities), each policy once.
+// to any of the targets (a certificate ARN, thing group ARNs — the caller
+// passes a thing's groups and their ancestors, see
+// registry.GroupPolicyTargets — later identities), each policy once.
 func (s *Service) Effective(ctx context.Context, targets ...string) ([]*policy.Compiled, error) {
 	type pv struct {
 		name    string

@@ -18,6 +18,7 @@ import (
 	"github.com/moat-iot/moat/internal/names"
 	"github.com/moat-iot/moat/internal/policy"
 	"github.com/moat-iot/moat/internal/store"
+	"github.com/moat-iot/moat/internal/tags"
 )
 
 // Limits as AWS IoT's quotas.
@@ -86,24 +87,32 @@ func newGenerationID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Create stores a new policy with its first version as the default.
-func (s *Service) Create(ctx context.Context, name, doc string) (Version, error) {
+// Create stores a new policy with its first version as the default, and
+// its tags (nil for none; see internal/tags for the rules).
+func (s *Service) Create(ctx context.Context, name, doc string, ts []tags.Tag) (Version, error) {
 	if err := names.Policy("policyName", name); err != nil {
 		return Version{}, err
 	}
 	if err := checkDocument(doc); err != nil {
 		return Version{}, err
 	}
+	tagMap, err := tags.Check("tags", ts)
+	if err != nil {
+		return Version{}, err
+	}
 	now := s.now().UTC()
 	p := store.Policy{Name: name, DefaultVersionID: 1, CreatedAt: now, UpdatedAt: now, GenerationID: newGenerationID()}
 	v := store.PolicyVersion{PolicyName: name, VersionID: 1, Document: doc, CreatedAt: now}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err = s.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertPolicy(p); errors.Is(err, store.ErrExists) {
 			return &awsapi.Error{Code: awsapi.ResourceAlreadyExists, Message: "Policy " + name + " already exists.", ResourceID: name, ResourceARN: s.arns.Policy(name)}
 		} else if err != nil {
 			return err
 		}
-		return tx.InsertPolicyVersion(v)
+		if err := tx.InsertPolicyVersion(v); err != nil {
+			return err
+		}
+		return tags.Put(tx, s.arns.Policy(name), tagMap)
 	})
 	return Version{Policy: p, Version: v, IsDefault: true}, err
 }
@@ -165,7 +174,10 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		if len(vs) > 1 {
 			return awsapi.Errorf(awsapi.DeleteConflict, "Policy %s has %d versions; delete every version but the default first.", name, len(vs))
 		}
-		return tx.DeletePolicy(name)
+		if err := tx.DeletePolicy(name); err != nil {
+			return err
+		}
+		return tags.DeleteAll(tx, s.arns.Policy(name))
 	})
 	if err == nil {
 		s.forget(name)

@@ -17,11 +17,18 @@ import (
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/names"
 	"github.com/moat-iot/moat/internal/store"
+	"github.com/moat-iot/moat/internal/tags"
 )
 
-// MaxAttributesUntyped is how many attributes a thing without a thing type
-// may have (AWS: 3).
-const MaxAttributesUntyped = 3
+// Attribute limits per thing (AWS "Thing limits").
+const (
+	// MaxAttributesUntyped is how many attributes a thing without a thing
+	// type may have (AWS: 3).
+	MaxAttributesUntyped = 3
+	// MaxAttributesTyped is how many attributes a thing with a thing type
+	// may have (AWS: 50).
+	MaxAttributesTyped = 50
+)
 
 // Service is the registry over a store.
 type Service struct {
@@ -31,11 +38,24 @@ type Service struct {
 	// OnPrincipalChange, if set, is called after a principal was attached
 	// to or detached from a thing, outside the transaction.
 	OnPrincipalChange func(principal, thing string)
+	// OnGroupChange, if set, is called after a change to thing groups that
+	// may alter which policies apply to the things named (membership, a
+	// deleted group), outside the transaction. See groups.go.
+	OnGroupChange func(things []string)
+	// dynamic caches the dynamic groups' compiled queries (dynamic.go).
+	dynamic dynamicCache
+	// ThingTypeDeleteDelay is how long a thing type must have been
+	// deprecated before DeleteThingType accepts it (AWS: about 5 minutes).
+	// New sets DefaultThingTypeDeleteDelay; 0 means no wait (tests).
+	ThingTypeDeleteDelay time.Duration
+	// Tags serves TagResource, UntagResource and ListTagsForResource over
+	// the same store.
+	Tags *tags.Service
 }
 
 // New returns a registry service.
 func New(st store.Store, arns arn.Builder) *Service {
-	return &Service{st: st, arns: arns, now: time.Now}
+	return &Service{st: st, arns: arns, now: time.Now, ThingTypeDeleteDelay: DefaultThingTypeDeleteDelay, Tags: tags.New(st, arns)}
 }
 
 // ThingInput is what CreateThing takes.
@@ -48,26 +68,30 @@ type ThingInput struct {
 // CreateThing creates a thing, or returns the existing one when it exists
 // with the same type and attributes (AWS's idempotent create); a thing of
 // that name with another configuration is ResourceAlreadyExistsException.
+// A thing type, if given, must exist (ResourceNotFoundException) and not be
+// deprecated (InvalidRequestException). A thing has at most
+// MaxAttributesUntyped attributes without a type, MaxAttributesTyped with
+// one.
 func (s *Service) CreateThing(ctx context.Context, in ThingInput) (store.Thing, error) {
 	if err := names.Thing("thingName", in.Name); err != nil {
 		return store.Thing{}, err
 	}
-	if err := checkAttributes(in.Attributes, false); err != nil {
+	if err := checkAttributes(in.Attributes); err != nil {
 		return store.Thing{}, err
 	}
 	if in.TypeName != "" {
 		if err := names.Thing("thingTypeName", in.TypeName); err != nil {
 			return store.Thing{}, err
 		}
-		// Thing types come with the thing-type API; until one exists, every
-		// type name is unknown.
-		return store.Thing{}, awsapi.Errorf(awsapi.ResourceNotFound, "Thing type %s does not exist.", in.TypeName)
 	}
 	attrs := map[string]string{}
 	for k, v := range in.Attributes {
 		if v != "" { // an empty value means "no attribute", as on update
 			attrs[k] = v
 		}
+	}
+	if err := attributeLimit(in.TypeName, len(in.Attributes)); err != nil {
+		return store.Thing{}, err
 	}
 	now := s.now().UTC()
 	t := store.Thing{Name: in.Name, ID: uuid.NewString(), TypeName: in.TypeName, Attributes: attrs, Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -84,14 +108,23 @@ func (s *Service) CreateThing(ctx context.Context, in ThingInput) (store.Thing, 
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
+		if in.TypeName != "" {
+			if err := assignableType(tx, in.TypeName); err != nil {
+				return err
+			}
+		}
 		return tx.InsertThing(t)
 	})
+	s.afterThingWrite(ctx, in.Name, err)
 	return t, err
 }
 
-func checkAttributes(attrs map[string]string, typed bool) error {
-	if !typed && len(attrs) > MaxAttributesUntyped {
-		return awsapi.Errorf(awsapi.InvalidRequest, "A thing without a thing type can have at most %d attributes, got %d.", MaxAttributesUntyped, len(attrs))
+// checkAttributes checks the names and values of an attribute payload
+// (empty values allowed: they mean "remove") and the largest count any
+// thing may have.
+func checkAttributes(attrs map[string]string) error {
+	if len(attrs) > MaxAttributesTyped {
+		return awsapi.Errorf(awsapi.InvalidRequest, "A thing can have at most %d attributes, got %d.", MaxAttributesTyped, len(attrs))
 	}
 	for k, v := range attrs {
 		if err := names.AttributeName("attributePayload.attributes key", k); err != nil {
@@ -102,6 +135,101 @@ func checkAttributes(attrs map[string]string, typed bool) error {
 		}
 	}
 	return nil
+}
+
+// attributeLimit checks n attributes against the limit of a thing of type
+// typeName ("" for none).
+func attributeLimit(typeName string, n int) error {
+	if typeName == "" && n > MaxAttributesUntyped {
+		return awsapi.Errorf(awsapi.InvalidRequest, "A thing without a thing type can have at most %d attributes, got %d.", MaxAttributesUntyped, n)
+	}
+	if n > MaxAttributesTyped {
+		return awsapi.Errorf(awsapi.InvalidRequest, "A thing can have at most %d attributes, got %d.", MaxAttributesTyped, n)
+	}
+	return nil
+}
+
+// ThingUpdate is what UpdateThing takes. Zero fields change nothing.
+type ThingUpdate struct {
+	Name string
+	// TypeName, if set, becomes the thing's type; RemoveType clears it.
+	// Setting both is InvalidRequestException.
+	TypeName   string
+	RemoveType bool
+	// Attributes, if non-nil, is the attribute payload: with Merge, each
+	// key is set and a key with an empty value removed; without Merge, the
+	// thing's attributes become exactly the non-empty ones given.
+	Attributes map[string]string
+	Merge      bool
+	// ExpectedVersion, if non-zero, must be the thing's current version
+	// (VersionConflictException otherwise).
+	ExpectedVersion int64
+}
+
+// UpdateThing changes a thing's type and attributes and adds one to its
+// version, in one transaction.
+func (s *Service) UpdateThing(ctx context.Context, in ThingUpdate) (store.Thing, error) {
+	if err := names.Thing("thingName", in.Name); err != nil {
+		return store.Thing{}, err
+	}
+	if in.TypeName != "" {
+		if in.RemoveType {
+			return store.Thing{}, awsapi.Errorf(awsapi.InvalidRequest, "thingTypeName and removeThingType cannot be used together.")
+		}
+		if err := names.Thing("thingTypeName", in.TypeName); err != nil {
+			return store.Thing{}, err
+		}
+	}
+	if in.ExpectedVersion < 0 {
+		return store.Thing{}, awsapi.Errorf(awsapi.InvalidRequest, "expectedVersion must be a positive whole number, got %d.", in.ExpectedVersion)
+	}
+	if err := checkAttributes(in.Attributes); err != nil {
+		return store.Thing{}, err
+	}
+	var out store.Thing
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		t, err := tx.Thing(in.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return thingNotFound(in.Name)
+		} else if err != nil {
+			return err
+		}
+		if in.ExpectedVersion != 0 && t.Version != in.ExpectedVersion {
+			return awsapi.Errorf(awsapi.VersionConflict, "The version of thing %s is %d, not the expected %d.", in.Name, t.Version, in.ExpectedVersion)
+		}
+		switch {
+		case in.RemoveType:
+			t.TypeName = ""
+		case in.TypeName != "" && in.TypeName != t.TypeName:
+			if err := assignableType(tx, in.TypeName); err != nil {
+				return err
+			}
+			t.TypeName = in.TypeName
+		}
+		if in.Attributes != nil {
+			attrs := map[string]string{}
+			if in.Merge {
+				maps.Copy(attrs, t.Attributes)
+			}
+			for k, v := range in.Attributes {
+				if v == "" {
+					delete(attrs, k)
+				} else {
+					attrs[k] = v
+				}
+			}
+			t.Attributes = attrs
+		}
+		if err := attributeLimit(t.TypeName, len(t.Attributes)); err != nil {
+			return err
+		}
+		t.Version++
+		t.UpdatedAt = s.now().UTC()
+		out = t
+		return tx.UpdateThing(t)
+	})
+	s.afterThingWrite(ctx, in.Name, err)
+	return out, err
 }
 
 // DescribeThing returns a thing or ResourceNotFoundException.

@@ -11,8 +11,9 @@ import (
 )
 
 // wireRechecks makes changes bite at once: after a certificate changes
-// status, a policy changes or is attached or detached, or a principal is
-// attached to or detached from a thing, the live MQTT connections that
+// status, a policy changes or is attached or detached (to a certificate
+// or a thing group), a principal is attached to or detached from a thing,
+// or a thing joins or leaves a thing group, the live MQTT connections that
 // relied on it are re-evaluated (closed if they may no longer connect).
 // The recheck runs in the background, right after the API call commits.
 func (s *Server) wireRechecks(reg *registry.Service, cs *certs.Service, pols *policies.Service) {
@@ -27,10 +28,19 @@ func (s *Server) wireRechecks(reg *registry.Service, cs *certs.Service, pols *po
 	}
 	pols.OnChange = func(name, target string) {
 		recheck(func(p *access.Permissions) bool {
-			return p.UsesPolicy(name) || (target != "" && p.CertificateARN() == target)
+			return p.UsesPolicy(name) || (target != "" && (p.CertificateARN() == target || p.HasTarget(target)))
 		})
 	}
 	reg.OnPrincipalChange = func(principal, _ string) {
 		recheck(func(p *access.Permissions) bool { return p.CertificateARN() == principal })
+	}
+	// Thing groups: a thing added to or removed from a group, or a group
+	// deleted, changes the group policies its connections inherit.
+	reg.OnGroupChange = func(things []string) {
+		set := make(map[string]bool, len(things))
+		for _, t := range things {
+			set[t] = true
+		}
+		recheck(func(p *access.Permissions) bool { return p.ThingName() != "" && set[p.ThingName()] })
 	}
 }

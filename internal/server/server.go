@@ -164,6 +164,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	arns := arn.Builder{Region: s.cfg.Region, Account: s.cfg.AccountID}
 	reg := registry.New(st, arns)
+	reg.ThingTypeDeleteDelay = s.cfg.ThingTypeDeleteDelay
 	pols := policies.New(st, arns)
 	ctl := &control.API{
 		Registry:  reg,

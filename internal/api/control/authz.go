@@ -343,8 +343,8 @@ type getEffectivePoliciesOutput struct {
 
 // getEffectivePolicies lists the default versions of the policies that
 // apply to a certificate (or to a thing group named by its ARN). thingName
-// must name an existing thing; it adds the policies of the thing's groups,
-// which moat does not have yet, so with thingName alone the list is empty.
+// must name an existing thing; it adds the policies of the thing's groups
+// and their ancestors.
 func (a *API) getEffectivePolicies(ctx context.Context, r *api.Request) (any, error) {
 	var in getEffectivePoliciesInput
 	if len(r.Body) > 0 {
@@ -375,6 +375,13 @@ func (a *API) getEffectivePolicies(ctx context.Context, r *api.Request) (any, er
 			}
 			targets = append(targets, p.CertificateARN)
 		}
+	}
+	if thing != "" {
+		groups, err := a.Registry.GroupPolicyTargets(ctx, thing)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, groups...)
 	}
 	out := getEffectivePoliciesOutput{EffectivePolicies: []effectivePolicy{}}
 	if len(targets) == 0 {

@@ -248,7 +248,30 @@ func TestGetEffectivePolicies(t *testing.T) {
 	}
 	out, err := c.GetEffectivePolicies(ctx, &iot.GetEffectivePoliciesInput{ThingName: aws.String("lamp-1")})
 	if err != nil || out.EffectivePolicies == nil || len(out.EffectivePolicies) != 0 {
-		t.Fatalf("thing alone: %+v, %v", out, err)
+		t.Fatalf("thing alone, in no group: %+v, %v", out, err)
+	}
+	// In a child group whose parent has a policy, the thing gets it.
+	for _, g := range []struct{ name, parent string }{{"eff-root", ""}, {"eff-child", "eff-root"}} {
+		in := &iot.CreateThingGroupInput{ThingGroupName: aws.String(g.name)}
+		if g.parent != "" {
+			in.ParentGroupName = aws.String(g.parent)
+		}
+		if _, err := c.CreateThingGroup(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.CreatePolicy(ctx, &iot.CreatePolicyInput{PolicyName: aws.String("group-policy"), PolicyDocument: aws.String(srv.DevicePolicy())}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: aws.String("group-policy"), Target: aws.String("arn:aws:iot:us-east-1:000000000000:thinggroup/eff-root")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddThingToThingGroup(ctx, &iot.AddThingToThingGroupInput{ThingGroupName: aws.String("eff-child"), ThingName: aws.String("lamp-1")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = c.GetEffectivePolicies(ctx, &iot.GetEffectivePoliciesInput{ThingName: aws.String("lamp-1")})
+	if err != nil || len(out.EffectivePolicies) != 1 || aws.ToString(out.EffectivePolicies[0].PolicyName) != "group-policy" {
+		t.Fatalf("thing in a child group: %+v, %v", out, err)
 	}
 	_, err = c.GetEffectivePolicies(ctx, &iot.GetEffectivePoliciesInput{})
 	apiErr(t, err, "InvalidRequestException", 400)

@@ -39,7 +39,7 @@ type API struct {
 
 // Operations lists the operations this package serves.
 func (a *API) Operations() []api.Operation {
-	return []api.Operation{
+	ops := []api.Operation{
 		{Name: "DescribeEndpoint", Method: http.MethodGet, Path: "/endpoint", Handle: a.describeEndpoint},
 
 		{Name: "CreateThing", Method: http.MethodPost, Path: "/things/{thingName}", Handle: a.createThing},
@@ -75,6 +75,12 @@ func (a *API) Operations() []api.Operation {
 		{Name: "TestAuthorization", Method: http.MethodPost, Path: "/test-authorization", Handle: a.testAuthorization},
 		{Name: "GetEffectivePolicies", Method: http.MethodPost, Path: "/effective-policies", Handle: a.getEffectivePolicies},
 	}
+	ops = append(ops, a.thingTypeOperations()...)
+	ops = append(ops, a.groupOperations()...)
+	ops = append(ops, a.tagOperations()...)
+	ops = append(ops, a.certificateExtraOperations()...)
+	ops = append(ops, a.principalPolicyOperations()...)
+	return ops
 }
 
 // epoch is a timestamp as restJson bodies carry it: epoch seconds.

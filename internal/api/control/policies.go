@@ -12,6 +12,11 @@ type policyDocumentInput struct {
 	PolicyDocument string `json:"policyDocument"`
 }
 
+type createPolicyInput struct {
+	PolicyDocument string    `json:"policyDocument"`
+	Tags           []tagJSON `json:"tags"`
+}
+
 type createPolicyOutput struct {
 	PolicyName      string `json:"policyName"`
 	PolicyArn       string `json:"policyArn"`
@@ -20,11 +25,11 @@ type createPolicyOutput struct {
 }
 
 func (a *API) createPolicy(ctx context.Context, r *api.Request) (any, error) {
-	var in policyDocumentInput
+	var in createPolicyInput
 	if err := awsapi.DecodeJSON(r.Request, r.Body, &in); err != nil {
 		return nil, err
 	}
-	v, err := a.Policies.Create(ctx, r.PathValue("policyName"), in.PolicyDocument)
+	v, err := a.Policies.Create(ctx, r.PathValue("policyName"), in.PolicyDocument, fromTagJSON(in.Tags))
 	if err != nil {
 		return nil, err
 	}
@@ -200,10 +205,15 @@ func (a *API) listAttachedPolicies(ctx context.Context, r *api.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	if _, err := queryBool(r, "recursive"); err != nil {
+	recursive, err := queryBool(r, "recursive")
+	if err != nil {
 		return nil, err
 	}
-	names, next, err := a.Policies.AttachedPolicies(ctx, r.PathValue("target"), p)
+	list := a.Policies.AttachedPolicies
+	if recursive { // a thing group's ancestors' policies too
+		list = a.Policies.AttachedPoliciesRecursive
+	}
+	names, next, err := list(ctx, r.PathValue("target"), p)
 	if err != nil {
 		return nil, err
 	}
