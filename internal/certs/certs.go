@@ -140,14 +140,7 @@ func get(tx store.Tx, id string) (store.Certificate, error) {
 
 // List returns one page of certificates ordered by creation date.
 func (s *Service) List(ctx context.Context, p store.Page, ascending bool) ([]store.Certificate, string, error) {
-	var out []store.Certificate
-	var next string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, next, err = tx.ListCertificates(p, ascending)
-		return err
-	})
-	return out, next, err
+	return store.ViewPage(ctx, s.st, func(tx store.Tx) ([]store.Certificate, string, error) { return tx.ListCertificates(p, ascending) })
 }
 
 // UpdateStatus moves a certificate to ACTIVE, INACTIVE or REVOKED. REVOKED

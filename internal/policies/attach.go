@@ -106,14 +106,7 @@ func (s *Service) AttachedPolicies(ctx context.Context, target string, p store.P
 	if target == "" {
 		return nil, "", names.Required("target")
 	}
-	var out []string
-	var next string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, next, err = tx.AttachedPolicies(target, p)
-		return err
-	})
-	return out, next, err
+	return store.ViewPage(ctx, s.st, func(tx store.Tx) ([]string, string, error) { return tx.AttachedPolicies(target, p) })
 }
 
 // Targets lists the targets a policy is attached to.
@@ -121,17 +114,12 @@ func (s *Service) Targets(ctx context.Context, name string, p store.Page) ([]str
 	if err := names.Policy("policyName", name); err != nil {
 		return nil, "", err
 	}
-	var out []string
-	var next string
-	err := s.st.View(ctx, func(tx store.Tx) error {
+	return store.ViewPage(ctx, s.st, func(tx store.Tx) ([]string, string, error) {
 		if _, err := getPolicy(tx, name); err != nil {
-			return err
+			return nil, "", err
 		}
-		var err error
-		out, next, err = tx.PolicyTargets(name, p)
-		return err
+		return tx.PolicyTargets(name, p)
 	})
-	return out, next, err
 }
 
 // AttachedPoliciesRecursive lists the policies attached to a target and,

@@ -140,14 +140,7 @@ func (s *Service) Get(ctx context.Context, name string) (Version, error) {
 
 // List returns one page of policies ordered by name.
 func (s *Service) List(ctx context.Context, p store.Page, ascending bool) ([]store.Policy, string, error) {
-	var out []store.Policy
-	var next string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, next, err = tx.ListPolicies(p, ascending)
-		return err
-	})
-	return out, next, err
+	return store.ViewPage(ctx, s.st, func(tx store.Tx) ([]store.Policy, string, error) { return tx.ListPolicies(p, ascending) })
 }
 
 // Delete removes a policy that is attached nowhere and has no version but

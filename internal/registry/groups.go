@@ -773,17 +773,12 @@ func (s *Service) ListThingGroupsForThing(ctx context.Context, thing string, p s
 	if err := names.Thing("thingName", thing); err != nil {
 		return nil, "", err
 	}
-	var out []string
-	var next string
-	err := s.st.View(ctx, func(tx store.Tx) error {
+	return store.ViewPage(ctx, s.st, func(tx store.Tx) ([]string, string, error) {
 		if _, err := getThing(tx, thing); err != nil {
-			return err
+			return nil, "", err
 		}
-		var err error
-		out, next, err = tx.ThingGroupsOf(thing, p)
-		return err
+		return tx.ThingGroupsOf(thing, p)
 	})
-	return out, next, err
 }
 
 // GroupPolicyTargets returns the ARNs of the groups whose policies apply

@@ -101,19 +101,14 @@ func (s *Service) ThingPrincipals(ctx context.Context, thing string, p store.Pag
 	if err := names.Thing("thingName", thing); err != nil {
 		return nil, "", err
 	}
-	var out []store.ThingPrincipal
-	var next string
-	err := s.st.View(ctx, func(tx store.Tx) error {
+	return store.ViewPage(ctx, s.st, func(tx store.Tx) ([]store.ThingPrincipal, string, error) {
 		if _, err := tx.Thing(thing); errors.Is(err, store.ErrNotFound) {
-			return thingNotFound(thing)
+			return nil, "", thingNotFound(thing)
 		} else if err != nil {
-			return err
+			return nil, "", err
 		}
-		var err error
-		out, next, err = tx.ThingPrincipals(thing, p)
-		return err
+		return tx.ThingPrincipals(thing, p)
 	})
-	return out, next, err
 }
 
 // PrincipalThings lists the things a principal is attached to.
@@ -121,12 +116,5 @@ func (s *Service) PrincipalThings(ctx context.Context, principal string, p store
 	if principal == "" {
 		return nil, "", names.Required("principal (x-amzn-principal header)")
 	}
-	var out []store.ThingPrincipal
-	var next string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, next, err = tx.PrincipalThings(principal, p)
-		return err
-	})
-	return out, next, err
+	return store.ViewPage(ctx, s.st, func(tx store.Tx) ([]store.ThingPrincipal, string, error) { return tx.PrincipalThings(principal, p) })
 }

@@ -248,12 +248,5 @@ func (s *Service) ListThingTypes(ctx context.Context, name string, p store.Page)
 			return nil, "", err
 		}
 	}
-	var out []store.ThingType
-	var next string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, next, err = tx.ListThingTypes(name, p)
-		return err
-	})
-	return out, next, err
+	return store.ViewPage(ctx, s.st, func(tx store.Tx) ([]store.ThingType, string, error) { return tx.ListThingTypes(name, p) })
 }

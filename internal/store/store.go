@@ -473,3 +473,16 @@ type GroupFilter struct {
 	// ('%', '_', ...) is a wildcard.
 	NamePrefix string
 }
+
+// ViewPage runs list in a read-only transaction and returns the page it
+// produced: the one-liner behind every paged listing of the services.
+func ViewPage[T any](ctx context.Context, st Store, list func(tx Tx) ([]T, string, error)) ([]T, string, error) {
+	var out []T
+	var next string
+	err := st.View(ctx, func(tx Tx) error {
+		var err error
+		out, next, err = list(tx)
+		return err
+	})
+	return out, next, err
+}
