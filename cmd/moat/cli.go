@@ -43,7 +43,7 @@ type command struct {
 
 // commands is the dispatch table, in the order `moat help` lists them.
 var commands = []command{
-	{"serve", "run the server: MQTT, the AWS IoT APIs and the web console", runServe},
+	{"serve", "run the server: MQTT over TLS and the AWS IoT APIs (iot, iot-data)", runServe},
 	{"policy", "explain a device's policy decision: moat policy explain --help", runPolicy},
 	{"version", "print the version, the commit and the Go version", runVersion},
 }
@@ -125,8 +125,8 @@ Commands:
 Example:
   moat serve --data-dir ./moat-data
 
-Run 'moat <command> --help' for a command's flags. Read README.md to get
-started (https://github.com/moat-iot/moat).
+Run 'moat <command> --help' for a command's flags. README.md in the source
+tree is the guide to get started.
 `)
 	io.WriteString(w, b.String())
 }
