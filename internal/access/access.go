@@ -196,12 +196,17 @@ func (p *Permissions) Allow(a broker.Action, resource string) bool {
 		return d
 	}
 	d = p.Decide(a, resource, false).Allowed
-	p.mu.Lock()
-	if p.cache[a] == nil || len(p.cache[a]) >= maxCached {
-		p.cache[a] = make(map[string]bool, 8)
+	// iot:Connect is asked once per CONNECT (and Refresh asks it of new
+	// Permissions): caching it would only keep a map per idle connection.
+	// The other caches are made on their first decision.
+	if a != broker.ActConnect {
+		p.mu.Lock()
+		if p.cache[a] == nil || len(p.cache[a]) >= maxCached {
+			p.cache[a] = make(map[string]bool)
+		}
+		p.cache[a][resource] = d
+		p.mu.Unlock()
 	}
-	p.cache[a][resource] = d
-	p.mu.Unlock()
 	if p.sink != nil {
 		p.record(a, resource, d)
 	}

@@ -7,13 +7,17 @@
 //
 // # Goroutines and memory
 //
-// A connection has one goroutine, its reader, while idle. Writes go through
-// the connection's queue; a writer goroutine is started when the queue goes
-// from empty to non-empty and exits when it has drained it, taking its
-// write buffer from a pool and giving it back, so an idle connection holds
-// no write buffer and no second goroutine. A PUBLISH is encoded once per
-// protocol version and the encoding is shared by every subscriber
-// (packet.SharedPublish).
+// A connection has one goroutine, its reader, while idle. The TLS handshake
+// and the CONNECT run in a short-lived goroutine of their own, so that the
+// reader starts with a small stack, and the reader borrows its read buffer
+// only while a packet is being read (packet.NewPooledReader). After a burst
+// of connections the broker returns the handshakes' garbage to the OS
+// (memory.go). Writes go through the connection's queue; a writer goroutine
+// is started when the queue goes from empty to non-empty and exits when it
+// has drained it, taking its write buffer from a pool and giving it back,
+// so an idle connection holds no write buffer and no second goroutine. A
+// PUBLISH is encoded once per protocol version and the encoding is shared
+// by every subscriber (packet.SharedPublish).
 //
 // # Locks
 //
@@ -74,6 +78,7 @@ type Broker struct {
 	closing  bool                // guarded by mu
 
 	handshakes chan struct{} // admission: one token per handshake in progress
+	mem        memRelease    // memory release after connection bursts (memory.go)
 	wg         sync.WaitGroup
 	listeners  []net.Listener // guarded by mu
 	stopped    atomic.Bool

@@ -76,8 +76,13 @@ func (c *conn) log() *slog.Logger {
 	return c.b.log
 }
 
-// handle runs one connection from TLS handshake to teardown. The caller
+// handle runs one connection's TLS handshake and CONNECT. The caller
 // holds a handshake token; handle returns it once the CONNECT is decided.
+// An accepted connection's reader runs in a new goroutine, and handle
+// returns: the handshake grows a goroutine's stack to 8 KiB or more, which
+// an idle connection would otherwise keep for its lifetime (the runtime
+// shrinks a stack only while less than a quarter of it is in use); the
+// reader's own starts small and stays at a few KiB while it waits.
 func (b *Broker) handle(nc *tls.Conn) {
 	token := true
 	release := func() {
@@ -98,7 +103,8 @@ func (b *Broker) handle(nc *tls.Conn) {
 		return
 	}
 	c := &conn{b: b, nc: nc, done: make(chan struct{})}
-	c.r = packet.NewReader(nc, b.lim.MaxPacketSize)
+	// No read buffer while idle: one is borrowed per packet (or burst).
+	c.r = packet.NewPooledReader(nc, b.lim.MaxPacketSize)
 	p, err := c.r.ReadPacket(0)
 	if err != nil {
 		c.refuseDecode(err)
@@ -111,6 +117,13 @@ func (b *Broker) handle(nc *tls.Conn) {
 	}
 	release()
 	_ = nc.SetDeadline(time.Time{})
+	b.wg.Add(1) // before the caller's Done
+	go c.run()
+}
+
+// run is an accepted connection's reader goroutine.
+func (c *conn) run() {
+	defer c.b.wg.Done()
 	c.readLoop()
 	c.teardown()
 }
@@ -251,6 +264,7 @@ func (c *conn) connect(cp *packet.Connect) bool {
 	}
 	b.m.connects.WithLabelValues("accepted").Inc()
 	b.m.connections.Inc()
+	b.connAccepted()
 	c.log().Debug("mqtt connected", "version", c.version.String(), "session_present", present, "keep_alive", ka)
 	sess.mu.Lock()
 	c.sendControl(ack)

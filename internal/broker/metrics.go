@@ -12,6 +12,7 @@ type metrics struct {
 	denied        *prometheus.CounterVec // by action
 	disconnects   *prometheus.CounterVec // by reason code
 	rechecks      *prometheus.CounterVec // live re-evaluations, by outcome
+	memReleases   prometheus.Counter     // memory returned to the OS after connection bursts
 
 	receivedQ  [3]prometheus.Counter // received, by QoS, resolved once
 	deliveredQ [3]prometheus.Counter
@@ -35,13 +36,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Connections closed by the server, by reason."}, []string{"reason"}),
 		rechecks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_mqtt_rechecks_total",
 			Help: "Live connections re-evaluated after a certificate or policy change, by outcome (kept, closed)."}, []string{"outcome"}),
+		memReleases: prometheus.NewCounter(prometheus.CounterOpts{Name: "moat_mqtt_memory_releases_total",
+			Help: "Collections run, and free memory returned to the OS, after bursts of connections."}),
 	}
 	for q := range 3 {
 		m.receivedQ[q] = m.received.WithLabelValues(string(rune('0' + q)))
 		m.deliveredQ[q] = m.delivered.WithLabelValues(string(rune('0' + q)))
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.connects, m.handshakeFail, m.received, m.delivered, m.dropped, m.denied, m.disconnects, m.rechecks)
+		reg.MustRegister(m.connections, m.connects, m.handshakeFail, m.received, m.delivered, m.dropped, m.denied, m.disconnects, m.rechecks, m.memReleases)
 	}
 	return m
 }

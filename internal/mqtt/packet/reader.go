@@ -3,18 +3,23 @@ package packet
 import (
 	"bufio"
 	"io"
+	"sync"
 )
 
 // Reader reads packets from a byte stream, one at a time. It is not safe for
 // concurrent use; a connection has one reader goroutine.
 //
-// Memory: a Reader holds its bufio.Reader and two words. Each packet body is
-// read into a new buffer of exactly the remaining length, allocated only
-// after the size check, and handed to the decoded packet (see Publish for
-// ownership). Between packets a Reader holds no packet memory.
+// Memory: a Reader made by NewReader holds its bufio.Reader and a few
+// words; one made by NewPooledReader holds a buffer only while a packet is
+// being read or buffered packets wait. Each packet body is read into a new
+// buffer of exactly the remaining length, allocated only after the size
+// check, and handed to the decoded packet (see Publish for ownership).
+// Between packets a Reader holds no packet memory.
 type Reader struct {
 	br  *bufio.Reader
+	src io.Reader // NewPooledReader's stream; nil for NewReader
 	max int
+	one [1]byte // the first byte of a packet, read from src
 }
 
 // DefaultReadBufferSize is the bufio buffer NewReader uses when r is not
@@ -23,6 +28,9 @@ type Reader struct {
 // of thousands of connections. Bodies larger than the buffer are read
 // straight into their own allocation.
 const DefaultReadBufferSize = 512
+
+// readBufs are the buffers pooled Readers borrow.
+var readBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, DefaultReadBufferSize) }}
 
 // NewReader returns a Reader that refuses packets larger than maxPacketSize
 // bytes in total (fixed header included, as MQTT 5 counts Maximum Packet
@@ -36,6 +44,19 @@ func NewReader(r io.Reader, maxPacketSize int) *Reader {
 		br = bufio.NewReaderSize(r, DefaultReadBufferSize)
 	}
 	rd := &Reader{br: br}
+	rd.SetMaxPacketSize(maxPacketSize)
+	return rd
+}
+
+// NewPooledReader is NewReader for connections that are idle most of the
+// time: it keeps no buffer while it waits. It reads the first byte of each
+// packet from r directly (a one-byte Read, so r should buffer on its own,
+// as a *tls.Conn does), then borrows a DefaultReadBufferSize buffer from a
+// pool shared by all pooled Readers for the rest of the packet and for the
+// packets read along with it, and gives it back once it is empty, or on an
+// error. A blocking wait for the next packet therefore holds no buffer.
+func NewPooledReader(r io.Reader, maxPacketSize int) *Reader {
+	rd := &Reader{src: r}
 	rd.SetMaxPacketSize(maxPacketSize)
 	return rd
 }
@@ -67,10 +88,35 @@ func (r *Reader) ReadPacket(v Version) (Packet, error) {
 	if v != 0 && v != V311 && v != V5 {
 		return nil, ErrVersion
 	}
-	b0, err := r.br.ReadByte()
-	if err != nil {
-		return nil, err
+	if r.src == nil {
+		b0, err := r.br.ReadByte()
+		if err != nil {
+			return nil, err
+		}
+		return r.readPacket(v, b0)
 	}
+	var b0 byte
+	if r.br != nil {
+		b0, _ = r.br.ReadByte() // cannot fail: the buffer is not empty
+	} else {
+		if _, err := io.ReadFull(r.src, r.one[:]); err != nil {
+			return nil, err
+		}
+		b0 = r.one[0]
+		r.br = readBufs.Get().(*bufio.Reader)
+		r.br.Reset(r.src)
+	}
+	p, err := r.readPacket(v, b0)
+	if err != nil || r.br.Buffered() == 0 {
+		r.br.Reset(nil)
+		readBufs.Put(r.br)
+		r.br = nil
+	}
+	return p, err
+}
+
+// readPacket reads the rest of a packet whose first byte is b0.
+func (r *Reader) readPacket(v Version, b0 byte) (Packet, error) {
 	t, flags := Type(b0>>4), b0&0x0f
 	if e := checkHeader(t, flags, v); e != nil {
 		return nil, annotate(e, t, v)

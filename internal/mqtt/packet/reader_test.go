@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"testing"
+	"testing/iotest"
 
 	"github.com/moat-iot/moat/internal/mqtt/packet"
 	pt "github.com/moat-iot/moat/internal/mqtt/packet/packettest"
@@ -139,5 +141,108 @@ func TestDecode_ConnectErrorCarriesLevel(t *testing.T) {
 				t.Fatalf("got %#v", err)
 			}
 		})
+	}
+}
+
+// countingReader counts the Read calls made on it.
+type countingReader struct {
+	r     *bytes.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) { c.reads++; return c.r.Read(p) }
+
+func TestPooledReader(t *testing.T) {
+	// A pooled Reader reads the same packets as a plain one, whether they
+	// arrive a byte at a time or all at once (several per buffer), and ends
+	// with io.EOF between packets.
+	big := make([]byte, 3*packet.DefaultReadBufferSize) // larger than the pooled buffer
+	stream := pt.Cat(
+		pt.Pkt(0xC0),                                    // PINGREQ
+		pt.Pkt(0x30, pt.Str("a/b"), "hello"),            // PUBLISH QoS 0
+		pt.Pkt(0x32, pt.Str("a/c"), pt.U16(7), big),     // PUBLISH QoS 1, body larger than the buffer
+		pt.Pkt(0x40, pt.U16(7)),                         // PUBACK
+		pt.Pkt(0x82, pt.U16(1), pt.Str("x/#"), byte(1)), // SUBSCRIBE
+		pt.Pkt(0xE0),                                    // DISCONNECT
+	)
+	var want []string
+	plain := packet.NewReader(bytes.NewReader(stream), 0)
+	for {
+		p, err := plain.ReadPacket(packet.V311)
+		if err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+		want = append(want, fmt.Sprintf("%+v", p))
+	}
+	for _, src := range []struct {
+		name string
+		r    io.Reader
+	}{
+		{"all-at-once", bytes.NewReader(stream)},
+		{"byte-by-byte", iotest.OneByteReader(bytes.NewReader(stream))},
+		{"half-reads", iotest.HalfReader(bytes.NewReader(stream))},
+	} {
+		t.Run(src.name, func(t *testing.T) {
+			r := packet.NewPooledReader(src.r, 0)
+			for i, w := range want {
+				p, err := r.ReadPacket(packet.V311)
+				if err != nil {
+					t.Fatalf("packet %d: %v", i, err)
+				}
+				if got := fmt.Sprintf("%+v", p); got != w {
+					t.Fatalf("packet %d: got %s, want %s", i, got, w)
+				}
+			}
+			if _, err := r.ReadPacket(packet.V311); err != io.EOF {
+				t.Fatalf("after the last packet: %v, want io.EOF", err)
+			}
+		})
+	}
+}
+
+func TestPooledReader_Errors(t *testing.T) {
+	// Errors are those of NewReader, and the Reader gives its buffer back
+	// (a later read does not panic and reports the stream's state).
+	for _, tt := range []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"cut-length", []byte{0x30, 0x80}, io.ErrUnexpectedEOF},
+		{"cut-body", []byte{0x30, 0x05, 0x00}, io.ErrUnexpectedEOF},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := packet.NewPooledReader(bytes.NewReader(tt.in), 0)
+			if _, err := r.ReadPacket(packet.V311); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if _, err := r.ReadPacket(packet.V311); err != io.EOF {
+				t.Fatalf("read after the error: %v, want io.EOF", err)
+			}
+		})
+	}
+	r := packet.NewPooledReader(bytes.NewReader([]byte{0x30, 0x05}), 4)
+	if _, err := r.ReadPacket(packet.V311); packet.CodeOf(err) != packet.PacketTooLarge {
+		t.Fatalf("oversize: %v", err)
+	}
+}
+
+func TestPooledReader_FirstByteOnly(t *testing.T) {
+	// While waiting for a packet the Reader asks its source for one byte,
+	// so no buffer is needed until a packet has begun.
+	src := &countingReader{r: bytes.NewReader(pt.Cat(pt.Pkt(0xC0), pt.Pkt(0xC0)))}
+	r := packet.NewPooledReader(src, 0)
+	for range 2 {
+		if p, err := r.ReadPacket(packet.V311); err != nil || p.Type() != packet.TypePingreq {
+			t.Fatalf("got %v, %v", p, err)
+		}
+	}
+	// First byte (1 byte), then the buffer takes the rest of the stream
+	// (the second PINGREQ too): two reads for two packets.
+	if src.reads != 2 {
+		t.Fatalf("%d reads, want 2", src.reads)
 	}
 }

@@ -1,0 +1,65 @@
+package broker
+
+import (
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+)
+
+// Memory after connection bursts.
+//
+// A TLS handshake and CONNECT leave tens of KiB of garbage behind, so a
+// burst of connections (start-up, a reconnect storm) grows the heap to the
+// collector's goal, twice the live heap with GOGC=100, and the runtime
+// returns freed pages to the OS only gradually. Idle connections allocate
+// nothing, so no collection follows on its own: the broker would sit on
+// that garbage, tens of MiB per 10,000 connections. Once a burst is over,
+// the broker collects and returns free memory to the OS
+// (debug.FreeOSMemory).
+//
+// When: at least releaseAfter connections accepted since the last release,
+// then the first one-second check at which no connection was accepted during
+// the previous second and no handshake is in progress; never more often than
+// every releaseMinInterval, so the cost (one collection) stays bounded under
+// any connection rate.
+const (
+	releaseAfter       = 1000
+	releaseCheck       = time.Second
+	releaseMinInterval = 10 * time.Second
+)
+
+// memRelease is the state of the release after bursts.
+type memRelease struct {
+	accepted atomic.Int64 // connections accepted since the last release
+	recent   atomic.Int64 // connections accepted since the last check
+	armed    atomic.Bool  // a check is scheduled
+	releases atomic.Int64 // releases so far
+	last     time.Time    // last release; touched only by the (single) armed check
+}
+
+// connAccepted counts an accepted connection and arms the check.
+func (b *Broker) connAccepted() {
+	r := &b.mem
+	r.recent.Add(1)
+	if r.accepted.Add(1) >= releaseAfter && r.armed.CompareAndSwap(false, true) {
+		time.AfterFunc(releaseCheck, b.releaseCheck)
+	}
+}
+
+// releaseCheck releases memory if the burst is over, or checks again later.
+func (b *Broker) releaseCheck() {
+	r := &b.mem
+	if b.stopped.Load() {
+		return // stays armed: no more releases after Shutdown
+	}
+	if r.recent.Swap(0) > 0 || len(b.handshakes) > 0 || time.Since(r.last) < releaseMinInterval {
+		time.AfterFunc(releaseCheck, b.releaseCheck)
+		return
+	}
+	r.accepted.Store(0)
+	debug.FreeOSMemory()
+	b.m.memReleases.Inc()
+	r.releases.Add(1)
+	r.last = time.Now()
+	r.armed.Store(false)
+}
