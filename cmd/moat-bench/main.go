@@ -35,13 +35,14 @@ usage:
   moat-bench pubsub  -broker HOST:PORT -cafile CA (-certdir DIR | -cert C -key K) [-pubs 10 -subs 10 -qos 0 -size 64 -rate 0 -duration 10s]
   moat-bench connect -broker HOST:PORT -cafile CA (-certdir DIR | -cert C -key K) [-c 16 -duration 10s]
   moat-bench idle    -broker HOST:PORT -cafile CA (-certdir DIR | -cert C -key K) [-conns 10000 -broker-pid PID]
-
+` + registryUsage + `
 modes:
   pubsub   N publishers -> M subscribers; delivered msgs/s, end-to-end latency p50/p99/max, lost, duplicates
   connect  full mTLS handshakes + CONNECT/CONNACK per second with C workers
   idle     hold K idle connections; broker RSS before/after and per connection
   gencerts a CA and per-client certificates (CN=<clientid>) for -certdir
   freeport print a free TCP port on 127.0.0.1 (for scripts)
+  registry CreateThing/s, DescribeThing and ListThings-by-attribute latency through the iot API (SigV4, HTTPS)
 
 'moat-bench MODE -h' lists the flags. The broker and the load generator share
 this machine's CPUs: compare brokers in the same conditions, alternating runs.
@@ -74,6 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, l.Addr().(*net.TCPAddr).Port)
 		l.Close()
 		return 0
+	}
+	if mode == "registry" { // the iot API (registry), its own flags: registry.go
+		return runRegistry(ctx, args, stdout, stderr)
 	}
 	if mode == "gencerts" {
 		g, err := parseCertsConfig(args, stderr)

@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/moat-iot/moat/internal/auth/sigv4"
 	"github.com/moat-iot/moat/internal/awsapi"
@@ -74,13 +75,22 @@ type Authenticator struct {
 	st      store.Store
 	region  string
 	account string
+	keys    keyCache
+	now     func() time.Time // for tests
 }
 
 // New returns an authenticator for one region and account. The region is
 // the only one a SigV4 credential scope may name.
 func New(st store.Store, region, account string) *Authenticator {
-	return &Authenticator{st: st, region: region, account: account}
+	return &Authenticator{st: st, region: region, account: account, now: time.Now}
 }
+
+// ForgetAccessKey drops access key id (every key when id is "") from the
+// cache of looked-up keys, so the next request signed with it reads the
+// store. Whoever changes or deletes an access key in the store calls it
+// after the change is committed; without it the change takes effect
+// within a few seconds.
+func (a *Authenticator) ForgetAccessKey(id string) { a.keys.forget(id) }
 
 func (a *Authenticator) arnOf(certID string) string {
 	return "arn:aws:iot:" + a.region + ":" + a.account + ":cert/" + certID
@@ -89,6 +99,12 @@ func (a *Authenticator) arnOf(certID string) string {
 // keyLookup resolves an access key id to its secret.
 func (a *Authenticator) keyLookup(userName *string) sigv4.Lookup {
 	return func(ctx context.Context, id string) (sigv4.Credential, error) {
+		now := a.now()
+		if c, ok := a.keys.get(id, now); ok {
+			*userName = c.user
+			return sigv4.Credential{Secret: c.secret}, nil
+		}
+		gen := a.keys.generation()
 		var k store.AccessKey
 		err := a.st.View(ctx, func(tx store.Tx) error {
 			var err error
@@ -101,6 +117,7 @@ func (a *Authenticator) keyLookup(userName *string) sigv4.Lookup {
 		if err != nil {
 			return sigv4.Credential{}, err
 		}
+		a.keys.put(id, cachedKey{secret: k.Secret, user: k.UserName, expires: now.Add(keyCacheTTL)}, gen)
 		*userName = k.UserName
 		return sigv4.Credential{Secret: k.Secret}, nil
 	}

@@ -104,6 +104,7 @@ func TestOpen_Pragmas(t *testing.T) {
 		{"foreign_keys", "1"},
 		{"busy_timeout", "5000"},
 		{"query_only", "0"},
+		{"cache_size", fmt.Sprint(-cacheKiB)},
 	} {
 		var got string
 		if err := s.wconn.QueryRowContext(ctx, "PRAGMA "+c.pragma).Scan(&got); err != nil {
@@ -120,6 +121,7 @@ func TestOpen_Pragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"foreign_keys", "1"},
 		{"query_only", "1"},
+		{"cache_size", fmt.Sprint(-cacheKiB)},
 	} {
 		var got string
 		if err := s.rdb.QueryRowContext(ctx, "PRAGMA "+c.pragma).Scan(&got); err != nil {

@@ -27,6 +27,14 @@ const (
 	DefaultBusyTimeout = 5 * time.Second
 )
 
+// cacheKiB is each connection's page cache (PRAGMA cache_size), in KiB.
+// SQLite's default, 2 MiB, does not hold the upper levels of the indexes
+// of a large registry: at 1,000,000 things, a DescribeThing or a page of
+// ListThings then reads most of its pages from the OS again (a pread and
+// a copy each). 8 MiB holds them; the cache grows only as pages are read,
+// so a small database does not pay for it. See BENCHMARKS.md, "Registry".
+const cacheKiB = 8192
+
 // Options configure Open. The zero value is valid: every zero field takes
 // its default.
 type Options struct {
@@ -130,7 +138,7 @@ func Open(path string, opts Options) (*Store, error) {
 func (s *Store) openPools() error {
 	ms := s.opts.BusyTimeout.Milliseconds()
 	base := fileURI(s.path)
-	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", ms)
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=cache_size(-%d)", ms, cacheKiB)
 	// temp_store=MEMORY keeps savepoint sub-journals off disk.
 	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	rdsn := base + "?" + common + "&_pragma=query_only(1)"
