@@ -36,13 +36,12 @@ type logLine struct {
 // TestDecisionLog_MQTTDeny checks that a publish denied by a real MQTT 5
 // client over mutual TLS lands in DATA/decisions.log with the deciding
 // statement, and that a refused CONNECT lands there as an implicit deny.
-// It needs the server to open the decision log (internal/server wiring);
-// it is skipped while the server does not.
+// The server opens the decision log in the data dir by default.
 func TestDecisionLog_MQTTDeny(t *testing.T) {
 	srv := moattest.Start(t)
 	path := filepath.Join(srv.Dir, decisionlog.FileName)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("the server does not open %s yet (internal/server wiring): %v", path, err)
+		t.Fatalf("the server did not open %s: %v", path, err)
 	}
 	dev := srv.NewDevice(t, "lamp-1", secretDeny)
 
