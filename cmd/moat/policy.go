@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/moat-iot/moat/internal/api/control"
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/pki"
 )
@@ -343,54 +344,17 @@ func resolvePrincipal(ctx context.Context, client *iot.Client, f *explainFlags) 
 }
 
 // explainResponse is the part of moat's TestAuthorization answer the
-// command reads beyond the AWS shape.
+// command reads beyond the AWS shape: the server's own wire types.
 type explainResponse struct {
 	AuthResults []struct {
-		MoatExplanations []explanation `json:"moatExplanations"`
+		MoatExplanations []control.Explanation `json:"moatExplanations"`
 	} `json:"authResults"`
-	MoatContext *simContext `json:"moatContext"`
-}
-
-type simContext struct {
-	CertificateID     string     `json:"certificateId"`
-	CertificateStatus string     `json:"certificateStatus"`
-	ClientID          string     `json:"clientId"`
-	ThingName         string     `json:"thingName"`
-	Policies          []polVer   `json:"policies"`
-	Variables         []variable `json:"variables"`
-}
-
-type polVer struct {
-	PolicyName      string `json:"policyName"`
-	PolicyVersionID string `json:"policyVersionId"`
-}
-
-type explanation struct {
-	Action          string     `json:"action"`
-	Resource        string     `json:"resource"`
-	AuthDecision    string     `json:"authDecision"`
-	PolicyName      string     `json:"policyName"`
-	PolicyVersionID string     `json:"policyVersionId"`
-	Statement       *int       `json:"statement"`
-	Sid             string     `json:"sid"`
-	Variables       []variable `json:"variables"`
-	Unresolved      []struct {
-		PolicyName      string `json:"policyName"`
-		PolicyVersionID string `json:"policyVersionId"`
-		Statement       int    `json:"statement"`
-		Sid             string `json:"sid"`
-		Variable        string `json:"variable"`
-	} `json:"unresolved"`
-}
-
-type variable struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	MoatContext *control.SimulationContext `json:"moatContext"`
 }
 
 // printExplanation writes the human-readable explanation. doc fetches a
 // policy version's document ("" if unavailable) to quote the statement.
-func printExplanation(w io.Writer, sc *simContext, e explanation, doc func(name, version string) string) {
+func printExplanation(w io.Writer, sc *control.SimulationContext, e control.Explanation, doc func(name, version string) string) {
 	fmt.Fprintf(w, "%s on %s\n", e.Action, e.Resource)
 	thing := sc.ThingName
 	if thing == "" {

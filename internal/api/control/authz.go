@@ -68,11 +68,12 @@ type authResult struct {
 	// Explanations is moat's, one per resource: the statement that
 	// decided and the variables as resolved. AWS clients ignore it (the
 	// SDKs skip members their model does not know).
-	Explanations []explanation `json:"moatExplanations"`
+	Explanations []Explanation `json:"moatExplanations"`
 }
 
-// explanation is the moat-only "why" of one resource's decision.
-type explanation struct {
+// Explanation is the moat-only "why" of one resource's decision, in
+// TestAuthorization's moatExplanations (`moat policy explain` reads it).
+type Explanation struct {
 	Action          string `json:"action"`
 	Resource        string `json:"resource"`
 	AuthDecision    string `json:"authDecision"`
@@ -82,42 +83,45 @@ type explanation struct {
 	// an implicit deny.
 	Statement  *int         `json:"statement,omitempty"`
 	Sid        string       `json:"sid,omitempty"`
-	Variables  []variable   `json:"variables,omitempty"`
-	Unresolved []unresolved `json:"unresolved,omitempty"`
+	Variables  []Variable   `json:"variables,omitempty"`
+	Unresolved []Unresolved `json:"Unresolved,omitempty"`
 }
 
-type variable struct {
+// Variable is a policy variable as it was resolved.
+type Variable struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
 }
 
-type unresolved struct {
+// Unresolved names a statement skipped for a variable without a value.
+type Unresolved struct {
 	PolicyName      string `json:"policyName"`
 	PolicyVersionID string `json:"policyVersionId"`
 	Statement       int    `json:"statement"`
 	Sid             string `json:"sid,omitempty"`
-	Variable        string `json:"variable"`
+	Variable        string `json:"Variable"`
 }
 
-// simulationContext is moat's: what the simulated connection was bound
-// to. AWS clients ignore it.
-type simulationContext struct {
+// SimulationContext is moat's moatContext: what the simulated connection
+// was bound to. AWS clients ignore it.
+type SimulationContext struct {
 	CertificateID     string          `json:"certificateId"`
 	CertificateStatus string          `json:"certificateStatus"`
 	ClientID          string          `json:"clientId"`
 	ThingName         string          `json:"thingName,omitempty"`
-	Policies          []policyVersion `json:"policies"`
-	Variables         []variable      `json:"variables"`
+	Policies          []PolicyVersion `json:"policies"`
+	Variables         []Variable      `json:"variables"`
 }
 
-type policyVersion struct {
+// PolicyVersion names one version of a policy.
+type PolicyVersion struct {
 	PolicyName      string `json:"policyName"`
 	PolicyVersionID string `json:"policyVersionId"`
 }
 
 type testAuthorizationOutput struct {
 	AuthResults []authResult       `json:"authResults"`
-	Context     *simulationContext `json:"moatContext,omitempty"`
+	Context     *SimulationContext `json:"moatContext,omitempty"`
 }
 
 // testAuthorization simulates the principal's MQTT authorization as a
@@ -166,13 +170,13 @@ func (a *API) testAuthorization(ctx context.Context, r *api.Request) (any, error
 	for _, ai := range in.AuthInfos {
 		out.AuthResults = append(out.AuthResults, a.authorize(perms, refs, ai))
 	}
-	sc := &simulationContext{CertificateID: p.CertificateID, CertificateStatus: status, ClientID: clientID,
-		ThingName: perms.ThingName(), Policies: make([]policyVersion, 0, len(refs))}
+	sc := &SimulationContext{CertificateID: p.CertificateID, CertificateStatus: status, ClientID: clientID,
+		ThingName: perms.ThingName(), Policies: make([]PolicyVersion, 0, len(refs))}
 	for _, ref := range refs {
-		sc.Policies = append(sc.Policies, policyVersion{ref.Name, ref.Version})
+		sc.Policies = append(sc.Policies, PolicyVersion{ref.Name, ref.Version})
 	}
 	for _, v := range perms.Bound() {
-		sc.Variables = append(sc.Variables, variable{v.Name, v.Value})
+		sc.Variables = append(sc.Variables, Variable{v.Name, v.Value})
 	}
 	out.Context = sc
 	return out, nil
@@ -254,17 +258,17 @@ func (a *API) authorize(perms *access.Permissions, refs []access.PolicyRef, ai a
 	return res
 }
 
-func explain(action, resource string, d policy.Decision) explanation {
-	e := explanation{Action: action, Resource: resource, AuthDecision: d.Result.String()}
+func explain(action, resource string, d policy.Decision) Explanation {
+	e := Explanation{Action: action, Resource: resource, AuthDecision: d.Result.String()}
 	if d.Result != policy.ImplicitDeny {
 		st := d.Statement
 		e.PolicyName, e.PolicyVersionID, e.Statement, e.Sid = d.Policy, d.PolicyVersion, &st, d.Sid
 	}
 	for _, v := range d.Vars {
-		e.Variables = append(e.Variables, variable{v.Name, v.Value})
+		e.Variables = append(e.Variables, Variable{v.Name, v.Value})
 	}
 	for _, u := range d.Unresolved {
-		e.Unresolved = append(e.Unresolved, unresolved{u.Policy, u.PolicyVersion, u.Statement, u.Sid, u.Variable})
+		e.Unresolved = append(e.Unresolved, Unresolved{u.Policy, u.PolicyVersion, u.Statement, u.Sid, u.Variable})
 	}
 	return e
 }
@@ -296,8 +300,8 @@ func (a *API) certificatePrincipal(ctx context.Context, principal, cognitoPool s
 	}
 	p := auth.Principal{Kind: auth.KindCertificate, CertificateID: rec.ID, CertificateARN: a.ARNs.Cert(rec.ID)}
 	if b, _ := pem.Decode([]byte(rec.PEM)); b != nil {
-		// Without a parsed certificate its variables are unresolved,
-		// which the explanation shows; not a reason to fail.
+		// Without a parsed certificate its variables are Unresolved,
+		// which the Explanation shows; not a reason to fail.
 		p.Certificate, _ = x509.ParseCertificate(b.Bytes)
 	}
 	return p, rec.Status, nil
