@@ -142,6 +142,13 @@ type Limits struct {
 	// ReadHeaderTimeout bounds reading an HTTP request's headers
 	// (http.Server.ReadHeaderTimeout). Default 10s; allowed 1s to 5m.
 	ReadHeaderTimeout time.Duration `yaml:"read-header-timeout"`
+	// ReadTimeout bounds reading a whole HTTP request, body included
+	// (http.Server.ReadTimeout), so that a client cannot hold a request
+	// open by trickling its body. Default 60s; allowed 1s to 1h.
+	ReadTimeout time.Duration `yaml:"read-timeout"`
+	// IdleTimeout closes a keep-alive HTTP connection idle this long
+	// (http.Server.IdleTimeout). Default 120s; allowed 1s to 1h.
+	IdleTimeout time.Duration `yaml:"idle-timeout"`
 	// MaxHeaderBytes bounds an HTTP request's header size, in bytes
 	// (http.Server.MaxHeaderBytes). Default 64 KiB; allowed 8 KiB to 1 MiB.
 	MaxHeaderBytes int `yaml:"max-header-bytes"`
@@ -168,6 +175,8 @@ func Default() Config {
 		Limits: Limits{
 			MaxRequestBody:    1 * MiB,
 			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 * KiB,
 			ShutdownTimeout:   15 * time.Second,
 		},

@@ -70,6 +70,8 @@ func yamlError(err error) error {
 type limitsFile struct {
 	MaxRequestBody    byteSize      `yaml:"max-request-body"`
 	ReadHeaderTimeout time.Duration `yaml:"read-header-timeout"`
+	ReadTimeout       time.Duration `yaml:"read-timeout"`
+	IdleTimeout       time.Duration `yaml:"idle-timeout"`
 	MaxHeaderBytes    byteSize      `yaml:"max-header-bytes"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown-timeout"`
 }
@@ -82,6 +84,8 @@ func (l *Limits) UnmarshalYAML(unmarshal func(any) error) error {
 	f := limitsFile{
 		MaxRequestBody:    byteSize(l.MaxRequestBody),
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    byteSize(l.MaxHeaderBytes),
 		ShutdownTimeout:   l.ShutdownTimeout,
 	}
@@ -94,6 +98,8 @@ func (l *Limits) UnmarshalYAML(unmarshal func(any) error) error {
 	*l = Limits{
 		MaxRequestBody:    int64(f.MaxRequestBody),
 		ReadHeaderTimeout: f.ReadHeaderTimeout,
+		ReadTimeout:       f.ReadTimeout,
+		IdleTimeout:       f.IdleTimeout,
 		MaxHeaderBytes:    int(f.MaxHeaderBytes),
 		ShutdownTimeout:   f.ShutdownTimeout,
 	}

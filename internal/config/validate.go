@@ -127,6 +127,12 @@ func (c Config) Validate() error {
 	if l.ReadHeaderTimeout < minTimeout || l.ReadHeaderTimeout > maxHeaderWait {
 		bad("read-header-timeout", "must be between %v and %v, got %v", minTimeout, maxHeaderWait, l.ReadHeaderTimeout)
 	}
+	if l.ReadTimeout < minTimeout || l.ReadTimeout > time.Hour {
+		bad("read-timeout", "must be between %v and %v, got %v", minTimeout, time.Hour, l.ReadTimeout)
+	}
+	if l.IdleTimeout < minTimeout || l.IdleTimeout > time.Hour {
+		bad("idle-timeout", "must be between %v and %v, got %v", minTimeout, time.Hour, l.IdleTimeout)
+	}
 	if l.ShutdownTimeout < minTimeout || l.ShutdownTimeout > maxShutdown {
 		bad("shutdown-timeout", "must be between %v and %v, got %v", minTimeout, maxShutdown, l.ShutdownTimeout)
 	}

@@ -36,13 +36,17 @@ func TestConfig_Validate(t *testing.T) {
 		}, "", ""},
 		// Limits at both ends of their ranges are accepted.
 		{"limits low", func(c *Config) {
-			c.Limits = Limits{MaxRequestBody: 64 * KiB, MaxHeaderBytes: 8 * KiB, ReadHeaderTimeout: time.Second, ShutdownTimeout: time.Second}
+			c.Limits = Limits{MaxRequestBody: 64 * KiB, MaxHeaderBytes: 8 * KiB, ReadHeaderTimeout: time.Second, ReadTimeout: time.Second, IdleTimeout: time.Second, ShutdownTimeout: time.Second}
 		}, "", ""},
 		{"limits high", func(c *Config) {
-			c.Limits = Limits{MaxRequestBody: 64 * MiB, MaxHeaderBytes: MiB, ReadHeaderTimeout: 5 * time.Minute, ShutdownTimeout: 10 * time.Minute}
+			c.Limits = Limits{MaxRequestBody: 64 * MiB, MaxHeaderBytes: MiB, ReadHeaderTimeout: 5 * time.Minute, ReadTimeout: time.Hour, IdleTimeout: time.Hour, ShutdownTimeout: 10 * time.Minute}
 		}, "", ""},
 
 		// One bad input per rule.
+		// A whole request must be read within the read timeout.
+		{"read timeout zero", func(c *Config) { c.Limits.ReadTimeout = 0 }, "read-timeout", "must be between"},
+		// An idle connection limit over an hour.
+		{"idle timeout high", func(c *Config) { c.Limits.IdleTimeout = 2 * time.Hour }, "idle-timeout", "must be between"},
 		// The data dir is required.
 		{"empty data dir", func(c *Config) { c.DataDir = "" }, "data-dir", "must not be empty"},
 		// A NUL byte cannot be in a path.

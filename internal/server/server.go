@@ -300,6 +300,8 @@ func (s *Server) serveAll(h http.Handler) error {
 		Handler:           h,
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.Limits.ReadTimeout,
+		IdleTimeout:       s.cfg.Limits.IdleTimeout,
 		MaxHeaderBytes:    s.cfg.Limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}

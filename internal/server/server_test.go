@@ -3,11 +3,13 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
@@ -118,5 +120,26 @@ func TestServer_Metrics(t *testing.T) {
 	plain.Body.Close()
 	if plain.StatusCode != 200 {
 		t.Fatalf("--metrics-addr /metrics = %d", plain.StatusCode)
+	}
+}
+
+// TestServer_SlowBody checks the read timeout: a client that sends its
+// headers and then trickles (here: withholds) its body is cut off instead
+// of holding the request open.
+func TestServer_SlowBody(t *testing.T) {
+	srv := moattest.Start(t, func(c *config.Config) { c.Limits.ReadTimeout = time.Second })
+	conn, err := tls.Dial("tcp", srv.HTTPSAddr, &tls.Config{RootCAs: srv.RootCAs, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /things/slow HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.ReadAll(conn)
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Fatalf("the server held a withheld body for %v (read timeout 1s); read error %v", elapsed, err)
 	}
 }
