@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	paho5packets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/moat-iot/moat/internal/moattest"
@@ -45,7 +46,7 @@ func TestReconnectStorm(t *testing.T) {
 			id := fmt.Sprintf("storm-%d", i)
 			conn, err := tls.Dial("tcp", srv.MQTTAddr, srv.MQTTTLS(&dev))
 			if err == nil {
-				c := paho.NewClient(paho.ClientConfig{ClientID: id, Conn: conn})
+				c := paho.NewClient(paho.ClientConfig{ClientID: id, Conn: paho5packets.NewThreadSafeConn(conn)})
 				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 				_, err = c.Connect(ctx, &paho.Connect{ClientID: id, KeepAlive: 30, CleanStart: true})
 				cancel()
