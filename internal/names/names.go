@@ -5,6 +5,9 @@
 package names
 
 import (
+	"unicode"
+	"unicode/utf8"
+
 	"github.com/moat-iot/moat/internal/awsapi"
 )
 
@@ -74,4 +77,19 @@ func PolicyVersionID(member, v string) error { return versionRule.check(member, 
 // Required is the error for a missing required member.
 func Required(member string) error {
 	return awsapi.Errorf(awsapi.InvalidRequest, "%s is required.", member)
+}
+
+// Description checks a free-text description (thing types, thing groups):
+// at most max characters of the pattern [\p{Graph}\x20]*, that is visible
+// characters and plain spaces.
+func Description(member, v string, max int) error {
+	if n := utf8.RuneCountInString(v); n > max {
+		return awsapi.Errorf(awsapi.InvalidRequest, "%s must be at most %d characters long, got %d.", member, max, n)
+	}
+	for _, r := range v {
+		if r != ' ' && (!unicode.IsGraphic(r) || unicode.IsSpace(r)) {
+			return awsapi.Errorf(awsapi.InvalidRequest, "%s must hold visible characters and spaces only (pattern [\\p{Graph}\\x20]*), found %U.", member, r)
+		}
+	}
+	return nil
 }

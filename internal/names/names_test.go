@@ -44,3 +44,31 @@ func TestChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestDescription checks the description rule shared by thing types and
+// thing groups: visible characters and plain spaces, bounded length.
+func TestDescription(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"words and spaces", "Ceiling lamps, floor 1", true},
+		{"empty", "", true},
+		{"at the limit", strings.Repeat("é", 10), true},
+		{"over the limit", strings.Repeat("a", 11), false},
+		{"newline", "a\nb", false},
+		{"tab", "a\tb", false},
+		{"control character", "a\x00b", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Description("desc", tt.in, 10)
+			if (err == nil) != tt.ok {
+				t.Fatalf("Description(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+			}
+			if err != nil && (!awsapi.Is(err, awsapi.InvalidRequest) || !strings.Contains(err.Error(), "desc")) {
+				t.Fatalf("error %v is not an InvalidRequestException naming the member", err)
+			}
+		})
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -92,28 +90,14 @@ func getThing(tx store.Tx, name string) (store.Thing, error) {
 
 func checkGroupProperties(p GroupProperties) error {
 	if p.Description != nil {
-		d := *p.Description
-		if n := utf8.RuneCountInString(d); n > MaxGroupDescription {
-			return awsapi.Errorf(awsapi.InvalidRequest, "thingGroupDescription must be at most %d characters long, got %d.", MaxGroupDescription, n)
-		}
-		for _, r := range d {
-			if r != ' ' && !unicode.IsGraphic(r) || unicode.IsSpace(r) && r != ' ' {
-				return awsapi.Errorf(awsapi.InvalidRequest, "thingGroupDescription must match the pattern [\\p{Graph}\\x20]*.")
-			}
+		if err := names.Description("thingGroupDescription", *p.Description, MaxGroupDescription); err != nil {
+			return err
 		}
 	}
 	if len(p.Attributes) > MaxGroupAttributes {
 		return awsapi.Errorf(awsapi.InvalidRequest, "A thing group can have at most %d attributes, got %d.", MaxGroupAttributes, len(p.Attributes))
 	}
-	for k, v := range p.Attributes {
-		if err := names.AttributeName("attributePayload.attributes key", k); err != nil {
-			return err
-		}
-		if err := names.AttributeValue("attributePayload.attributes["+k+"]", v); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkAttributePairs(p.Attributes)
 }
 
 // ancestors returns g's ancestors, root first.

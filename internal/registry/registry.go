@@ -126,6 +126,12 @@ func checkAttributes(attrs map[string]string) error {
 	if len(attrs) > MaxAttributesTyped {
 		return awsapi.Errorf(awsapi.InvalidRequest, "A thing can have at most %d attributes, got %d.", MaxAttributesTyped, len(attrs))
 	}
+	return checkAttributePairs(attrs)
+}
+
+// checkAttributePairs checks the names and values of an attribute payload
+// (things and thing groups share the rules).
+func checkAttributePairs(attrs map[string]string) error {
 	for k, v := range attrs {
 		if err := names.AttributeName("attributePayload.attributes key", k); err != nil {
 			return err

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"slices"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -75,14 +73,8 @@ func assignableType(tx store.Tx, name string) error {
 // attribute name, no repeats).
 func checkProperties(p ThingTypeProperties) error {
 	if p.Description != nil {
-		d := *p.Description
-		if n := utf8.RuneCountInString(d); n > MaxThingTypeDescription {
-			return awsapi.Errorf(awsapi.InvalidRequest, "thingTypeProperties.thingTypeDescription must be at most %d characters long, got %d.", MaxThingTypeDescription, n)
-		}
-		for _, r := range d {
-			if r != ' ' && (!unicode.IsGraphic(r) || unicode.IsSpace(r)) {
-				return awsapi.Errorf(awsapi.InvalidRequest, "thingTypeProperties.thingTypeDescription must hold visible characters and spaces only (pattern [\\p{Graph}\\x20]*), found %U.", r)
-			}
+		if err := names.Description("thingTypeProperties.thingTypeDescription", *p.Description, MaxThingTypeDescription); err != nil {
+			return err
 		}
 	}
 	if len(p.SearchableAttributes) > MaxSearchableAttributes {
