@@ -8,6 +8,7 @@
 //	moat-bench pubsub  -broker 127.0.0.1:8883 -cafile DIR/ca.crt -certdir DIR [flags]
 //	moat-bench connect -broker ... [flags]
 //	moat-bench idle    -broker ... -conns 10000 -broker-pid PID [flags]
+//	moat-bench shadow  -broker ... -conns 100 -things 1000 -updates 10 [flags]
 //
 // Only loopback brokers are accepted unless -allow-remote is given. Every
 // run ends by itself: after -warmup + -duration (+ -drain), and in any case
@@ -35,11 +36,12 @@ usage:
   moat-bench pubsub  -broker HOST:PORT -cafile CA (-certdir DIR | -cert C -key K) [-pubs 10 -subs 10 -qos 0 -size 64 -rate 0 -duration 10s]
   moat-bench connect -broker HOST:PORT -cafile CA (-certdir DIR | -cert C -key K) [-c 16 -duration 10s]
   moat-bench idle    -broker HOST:PORT -cafile CA (-certdir DIR | -cert C -key K) [-conns 10000 -broker-pid PID]
-` + registryUsage + `
+` + shadowUsage + registryUsage + `
 modes:
   pubsub   N publishers -> M subscribers; delivered msgs/s, end-to-end latency p50/p99/max, lost, duplicates
   connect  full mTLS handshakes + CONNECT/CONNACK per second with C workers
   idle     hold K idle connections; broker RSS before/after and per connection
+  shadow   device shadow updates over MQTT (AWS contract); accepted updates/s, latency p50/p99/max, rejected, missing
   gencerts a CA and per-client certificates (CN=<clientid>) for -certdir
   freeport print a free TCP port on 127.0.0.1 (for scripts)
   registry CreateThing/s, DescribeThing and ListThings-by-attribute latency through the iot API (SigV4, HTTPS)
@@ -78,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if mode == "registry" { // the iot API (registry), its own flags: registry.go
 		return runRegistry(ctx, args, stdout, stderr)
+	}
+	if mode == "shadow" { // device shadows over MQTT, its own flags: shadow*.go
+		return runShadow(ctx, args, stdout, stderr)
 	}
 	if mode == "gencerts" {
 		g, err := parseCertsConfig(args, stderr)

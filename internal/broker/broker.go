@@ -68,6 +68,7 @@ type Broker struct {
 
 	subs     *topic.Trie[*session, subOpts]
 	retained *retainedSet
+	svc      services
 	persist  *sessionStore // nil: sessions in memory only
 	plocks   [256]sync.Mutex
 	m        *metrics
@@ -104,6 +105,7 @@ func New(opts Options) (*Broker, error) {
 		handshakes: make(chan struct{}, opts.Limits.MaxConcurrentHandshakes),
 		m:          newMetrics(opts.Registerer),
 	}
+	b.svc.trie = topic.NewTrie[*serviceSub, struct{}](&topic.Options{ParentMatch: opts.Limits.ParentMatch})
 	rs, err := newRetainedSet(opts.Retained)
 	if err != nil {
 		return nil, err

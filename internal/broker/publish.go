@@ -184,6 +184,7 @@ func (b *Broker) publish(m *message) packet.ReasonCode {
 	b.fanout(m, r)
 	r.Reset()
 	results.Put(r)
+	matched += b.serve(m)
 	if matched == 0 {
 		return packet.NoMatchingSubscribers
 	}

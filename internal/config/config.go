@@ -126,6 +126,9 @@ type Config struct {
 	// deprecated before DeleteThingType deletes it, as AWS's "about 5
 	// minutes". Default 5m; allowed 0 (no wait) to 24h.
 	ThingTypeDeleteDelay time.Duration `yaml:"thing-type-delete-delay"`
+
+	// Shadow are the Device Shadow service's limits (--shadow-*).
+	Shadow Shadow `yaml:"shadow"`
 }
 
 // Limits are the explicit bounds of the HTTPS surface. Every field has a
@@ -183,6 +186,7 @@ func Default() Config {
 		MQTT:                 MQTT{Limits: LimitsDefault},
 		DecisionLog:          defaultDecisionLog(),
 		ThingTypeDeleteDelay: 5 * time.Minute,
+		Shadow:               defaultShadow(),
 	}
 }
 

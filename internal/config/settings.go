@@ -47,7 +47,7 @@ const (
 
 // Help sections, in the order they are printed.
 var groups = []string{"Listeners and storage", "Names in certificates and ARNs", "Keys", "Logging", "Limits (HTTPS)",
-	"MQTT limits (docs/mqtt.md)", "Policy decision log", "Registry"}
+	"MQTT limits (docs/mqtt.md)", "Policy decision log", "Registry", "Device shadows"}
 
 func str(s setting, field func(c *Config) *string) setting {
 	s.get, s.set = func(c *Config) string { return *field(c) },
@@ -245,6 +245,22 @@ var settings = []setting{
 	duration(setting{flag: "thing-type-delete-delay", key: "thing-type-delete-delay", arg: "DURATION", group: groups[7],
 		usage: "How long a thing type must have been deprecated before DeleteThingType deletes it (AWS: about 5 minutes), 0 to 24h; 0: no wait."},
 		func(c *Config) *time.Duration { return &c.ThingTypeDeleteDelay }),
+
+	intSize(setting{flag: "shadow-max-state-bytes", key: "shadow.max-state-bytes", arg: "SIZE", group: groups[8],
+		usage: "Largest shadow state document (desired and reported, metadata excluded), 1KiB to 1MiB (AWS: 8KiB); larger updates are rejected with 413."},
+		func(c *Config) *int { return &c.Shadow.MaxStateBytes }),
+	count(setting{flag: "shadow-max-depth", key: "shadow.max-depth", group: groups[8],
+		usage: "Levels of nesting allowed under desired and reported, 1 to 32 (AWS: 6)."},
+		func(c *Config) *int { return &c.Shadow.MaxDepth }),
+	count(setting{flag: "shadow-max-client-token", key: "shadow.max-client-token", group: groups[8],
+		usage: "Longest clientToken of a shadow request, in bytes, 1 to 1024 (AWS: 64)."},
+		func(c *Config) *int { return &c.Shadow.MaxClientToken }),
+	count(setting{flag: "shadow-max-in-flight", key: "shadow.max-in-flight", group: groups[8],
+		usage: "Shadow requests one MQTT connection may have waiting for their reply, 1 to 10000 (AWS: 10); more are rejected with 429."},
+		func(c *Config) *int { return &c.Shadow.MaxInFlight }),
+	duration(setting{flag: "shadow-tombstone-ttl", key: "shadow.tombstone-ttl", arg: "DURATION", group: groups[8],
+		usage: "How long a deleted shadow's version is remembered, so that a shadow re-created within it continues from it (AWS: 48h), 1m to 720h."},
+		func(c *Config) *time.Duration { return &c.Shadow.TombstoneTTL }),
 }
 
 // quoteDefault formats a default for help.

@@ -93,3 +93,9 @@ func Description(member, v string, max int) error {
 	}
 	return nil
 }
+
+// shadowRule: shadowName of the iot-data model, [$a-zA-Z0-9:_-]+, 1-64.
+var shadowRule = rule{1, 64, func(r rune) bool { return alnum(r) || r == '$' || r == ':' || r == '_' || r == '-' }, "[$a-zA-Z0-9:_-]+"}
+
+// Shadow checks a named shadow's name.
+func Shadow(member, v string) error { return shadowRule.check(member, v) }

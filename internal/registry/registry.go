@@ -42,6 +42,9 @@ type Service struct {
 	// may alter which policies apply to the things named (membership, a
 	// deleted group), outside the transaction. See groups.go.
 	OnGroupChange func(things []string)
+	// OnThingDeleted, if set, is called after a thing was deleted,
+	// outside the transaction (the shadow service deletes its shadows).
+	OnThingDeleted func(ctx context.Context, thing string)
 	// dynamic caches the dynamic groups' compiled queries (dynamic.go).
 	dynamic dynamicCache
 	// ThingTypeDeleteDelay is how long a thing type must have been
@@ -259,15 +262,17 @@ func thingNotFound(name string) error {
 	return awsapi.Errorf(awsapi.ResourceNotFound, "Thing %s cannot be found.", name)
 }
 
-// DeleteThing deletes a thing. Deleting a thing that does not exist
-// succeeds, as in AWS. expectedVersion, when non-zero, must match. A thing
+// DeleteThing deletes a thing (and, through OnThingDeleted, its shadows).
+// Deleting a thing that does not exist succeeds, as in AWS. expectedVersion, when non-zero, must match. A thing
 // with principals attached cannot be deleted (DeleteConflictException):
 // detach them first.
 func (s *Service) DeleteThing(ctx context.Context, name string, expectedVersion int64) error {
 	if err := names.Thing("thingName", name); err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	deleted := false
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		deleted = false
 		t, err := tx.Thing(name)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -285,8 +290,13 @@ func (s *Service) DeleteThing(ctx context.Context, name string, expectedVersion 
 		if len(ps) > 0 {
 			return awsapi.Errorf(awsapi.DeleteConflict, "Thing %s has principals attached; detach them before deleting the thing.", name)
 		}
+		deleted = true
 		return tx.DeleteThing(name)
 	})
+	if err == nil && deleted && s.OnThingDeleted != nil {
+		s.OnThingDeleted(ctx, name)
+	}
+	return err
 }
 
 // ListThings lists things that pass the filter, one page at a time.

@@ -42,6 +42,8 @@ import (
 	"github.com/moat-iot/moat/internal/pki"
 	"github.com/moat-iot/moat/internal/policies"
 	"github.com/moat-iot/moat/internal/registry"
+	"github.com/moat-iot/moat/internal/shadow"
+	"github.com/moat-iot/moat/internal/shadow/document"
 	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/store/sqlite"
 )
@@ -68,6 +70,7 @@ type Server struct {
 	metricsLn net.Listener
 	mqttLn    net.Listener
 	broker    *broker.Broker
+	shadows   *shadow.Service
 	https     *http.Server
 	metrics   *http.Server
 
@@ -196,7 +199,27 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("broker: %w", err)
 	}
 	s.wireRechecks(reg, ctl.Certs, pols)
-	dat := &data.API{Auth: s.auth, Gate: gate, Broker: s.broker, Limits: s.cfg.BrokerLimits()}
+	sh := s.cfg.Shadow
+	s.shadows, err = shadow.New(shadow.Options{
+		Store: st, Broker: s.broker, Logger: s.log, Registerer: s.reg,
+		Limits: shadow.Limits{
+			Document:     document.Limits{MaxStateBytes: sh.MaxStateBytes, MaxDepth: sh.MaxDepth, MaxClientTokenBytes: sh.MaxClientToken},
+			MaxInFlight:  sh.MaxInFlight,
+			TombstoneTTL: sh.TombstoneTTL,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("shadows: %w", err)
+	}
+	if err := s.shadows.Start(); err != nil {
+		return fmt.Errorf("shadows: %w", err)
+	}
+	reg.OnThingDeleted = func(ctx context.Context, thing string) {
+		if err := s.shadows.DeleteThing(ctx, thing); err != nil {
+			s.log.Error("shadows of a deleted thing not deleted", "thing", thing, "err", err)
+		}
+	}
+	dat := &data.API{Auth: s.auth, Gate: gate, Broker: s.broker, Limits: s.cfg.BrokerLimits(), Shadows: s.shadows, ARNs: arns}
 	router := api.NewRouter(api.Options{MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log, Registerer: s.reg},
 		api.Group{
 			Prefix: "iot:",
@@ -353,6 +376,11 @@ func (s *Server) stop() error {
 				errs = append(errs, err)
 			}
 		}
+	}
+	if s.shadows != nil {
+		// After HTTPS: its calls have finished; what the shards hold is
+		// applied and stored before the store closes.
+		s.shadows.Close()
 	}
 	if s.decisions != nil {
 		if err := s.decisions.Close(); err != nil {

@@ -1,7 +1,7 @@
 // Package store is moat's durable state: the registry, certificates,
 // policies, attachments, access keys, MQTT retained messages and persistent
-// sessions with their message queues (and, as later components land,
-// shadows and rules).
+// sessions with their message queues, device shadows (and, as later
+// components land, rules).
 //
 // The model: a Store runs functions inside transactions. View runs a
 // read-only transaction; Update runs a read-write one. Every mutation that an
@@ -274,6 +274,33 @@ type Tx interface {
 	// DeleteTags removes tags by key, all of them when keys is nil (an
 	// empty, non-nil keys removes none); missing keys are ignored.
 	DeleteTags(resourceARN string, keys []string) error
+
+	// Device shadows, keyed by thing name and shadow name ("" is the
+	// classic shadow). A deleted shadow is kept as a tombstone (Document
+	// nil, DeletedAt set) so that its version continues when it is
+	// re-created. Shadows do not reference the registry: a shadow may
+	// exist for a thing name with no thing, and DeleteThing leaves the
+	// thing's shadows (DeleteThingShadows removes them).
+
+	// Shadow returns the shadow or its tombstone, or ErrNotFound if it
+	// never existed (or was purged).
+	Shadow(thingName, shadowName string) (Shadow, error)
+	// PutShadow inserts or replaces the shadow (a tombstone is a Shadow
+	// with DeletedAt set and Document nil; a tombstone with a non-empty
+	// Document is refused).
+	PutShadow(s Shadow) error
+	// DeleteThingShadows removes every shadow of the thing, tombstones
+	// included (the thing was deleted); no error when there are none.
+	DeleteThingShadows(thingName string) error
+	// ListShadows returns the live (not deleted) named shadows of a thing
+	// (the classic one excluded), ordered by name (byte-wise), paged; a
+	// cursor of another kind of listing is ErrInvalidCursor. A thing with
+	// none has an empty page (no error).
+	ListShadows(thingName string, p Page) ([]Shadow, string, error)
+	// PurgeShadowTombstones removes the tombstones whose DeletedAt is
+	// strictly before before and returns how many. Live shadows are never
+	// purged.
+	PurgeShadowTombstones(before time.Time) (int, error)
 }
 
 // Page selects one page of a listing. Limit <= 0 means the implementation's
@@ -473,6 +500,24 @@ type GroupFilter struct {
 	// ('%', '_', ...) is a wildcard.
 	NamePrefix string
 }
+
+// Shadow is one device shadow as stored. Document is opaque to the store
+// (the shadow service's encoding of state and metadata), stored byte for
+// byte, NUL bytes and invalid UTF-8 included; an empty Document reads back
+// as nil (as the byte fields of Retained do).
+type Shadow struct {
+	ThingName  string
+	ShadowName string // "" for the classic shadow
+	Document   []byte // nil for a tombstone
+	// Version is the shadow's version, kept by the caller: the store
+	// neither checks nor increments it.
+	Version   int64
+	UpdatedAt time.Time
+	DeletedAt time.Time // zero while the shadow exists; set: a tombstone
+}
+
+// Deleted reports whether s is a tombstone.
+func (s Shadow) Deleted() bool { return !s.DeletedAt.IsZero() }
 
 // ViewPage runs list in a read-only transaction and returns the page it
 // produced: the one-liner behind every paged listing of the services.

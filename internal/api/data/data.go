@@ -1,7 +1,7 @@
 // Package data serves the AWS IoT data plane (the `iot-data` REST-JSON
 // API, SDK package iotdataplane) on the HTTPS port. Paths, members and
-// errors follow the botocore model iot-data/2015-05-28/service-2.json; only
-// Publish is served for now.
+// errors follow the botocore model iot-data/2015-05-28/service-2.json:
+// Publish (publish.go) and the Device Shadow calls (shadow.go).
 //
 // # Who may call
 //
@@ -50,6 +50,7 @@ import (
 
 	"github.com/moat-iot/moat/internal/access"
 	"github.com/moat-iot/moat/internal/api"
+	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/broker"
@@ -87,15 +88,19 @@ type API struct {
 	// Limits are the broker's: Topic bounds topic names, MaxPacketSize
 	// bounds the MQTT PUBLISH an HTTPS publish becomes.
 	Limits broker.Limits
+	// Shadows serves the shadow calls; nil serves none.
+	Shadows Shadows
+	// ARNs names the things whose shadows are asked for.
+	ARNs arn.Builder
 }
 
 // Operations lists the operations this package serves. The topic label is
 // greedy ({topic...}): the SDKs send it escaped with %2F for '/', curl users
 // send raw slashes, and both name the same topic (see TopicPaths).
 func (a *API) Operations() []api.Operation {
-	return []api.Operation{
+	return append([]api.Operation{
 		{Name: "Publish", Method: http.MethodPost, Path: "/topics/{topic...}", Handle: a.publish},
-	}
+	}, a.shadowOperations()...)
 }
 
 // Authenticate identifies the caller: by its TLS client certificate when it

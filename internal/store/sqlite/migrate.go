@@ -201,6 +201,32 @@ var migrations = []migration{
 			PRIMARY KEY (resource_arn, tag_key)
 		)`,
 	}},
+	{4, "shadows", []string{
+		// One row per shadow, live or tombstone; shadow_name is '' for
+		// the classic shadow. No foreign key to things: a shadow may
+		// exist for an unregistered thing name, and DeleteThingShadows is
+		// the caller's to run. deleted_at is the zero time's microseconds
+		// (-62135596800000000) while the shadow lives (see shadows.go); a
+		// tombstone's document is the empty BLOB. The primary key serves
+		// Shadow, ListShadows (a thing's shadows in name order) and
+		// DeleteThingShadows.
+		`CREATE TABLE shadows (
+			thing_name  TEXT NOT NULL,
+			shadow_name TEXT NOT NULL,
+			document    BYTEA NOT NULL,
+			version     BIGINT NOT NULL,
+			updated_at  BIGINT NOT NULL,
+			deleted_at  BIGINT NOT NULL,
+			PRIMARY KEY (thing_name, shadow_name)
+		)`,
+		// PurgeShadowTombstones walks the tombstones by deleted_at. The
+		// index is partial, tombstones only: a full one would be
+		// rewritten by every update of a live shadow (SQLite deletes and
+		// reinserts the entry of every index on a column in the SET
+		// list), and PostgreSQL can still update a live shadow in place
+		// (HOT), since deleted_at does not change.
+		`CREATE INDEX shadows_tombstones ON shadows (deleted_at) WHERE deleted_at <> -62135596800000000`,
+	}},
 }
 
 // schemaVersion is the version this code writes and understands.

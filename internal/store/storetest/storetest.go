@@ -77,6 +77,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"Tags":                     testTags,
 		"RegistryRollback":         testRegistryRollback,
 		"RegistryAtomicConcurrent": testRegistryAtomicConcurrent,
+		"Shadows":                  testShadows,
+		"ListShadows":              testListShadows,
+		"DeleteThingShadows":       testDeleteThingShadows,
+		"PurgeShadowTombstones":    testPurgeShadowTombstones,
+		"ShadowRollback":           testShadowRollback,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {
