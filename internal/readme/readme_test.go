@@ -97,7 +97,7 @@ func TestQuickstart(t *testing.T) {
 	for _, sec := range []struct {
 		title   string
 		mayFail bool
-	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}} {
+	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}} {
 		body := strings.Join(section(t, string(readme), sec.title), "\n")
 		if sec.mayFail {
 			body = "set +e\n" + body + "\nset -e\n"
@@ -133,11 +133,15 @@ func TestQuickstart(t *testing.T) {
 		"lamp-1/state on",
 		"Not authorized",
 		"Connection error: Not authorized",
-		"ForbiddenException",            // HTTPS publish before its policy
-		"Missing Authentication Token",  // HTTPS publish without credentials
-		`"thingGroupName": "hot-lamps"`, // the dynamic group
-		"decision: IMPLICIT_DENY",       // moat policy explain
-		"InvalidRequestException",       // iot-data publish to a wildcard topic
+		"ForbiddenException",                          // HTTPS publish before its policy
+		"Missing Authentication Token",                // HTTPS publish without credentials
+		`"thingGroupName": "hot-lamps"`,               // the dynamic group
+		"decision: IMPLICIT_DENY",                     // moat policy explain
+		"InvalidRequestException",                     // iot-data publish to a wildcard topic
+		`"state":{"power":"on","brightness":80}`,      // the lamp's delta
+		`"reported":{"power":"on","brightness":80}},`, // the shadow after the lamp's report
+		"An error occurred (ConflictException) when calling the UpdateThingShadow operation: Version conflict", // a stale version
+		`"schedule"`, // the named shadow listed
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, text)
