@@ -14,6 +14,7 @@ type message struct {
 	pub      *packet.Publish // Topic resolved, TopicAlias and SubscriptionIDs cleared, QoS as published
 	from     *session        // publisher (No Local); nil for wills and system messages
 	received time.Time       // for MQTT 5 message expiry
+	hops     uint8           // services' derivations (PublishDerived)
 
 	once [2]sync.Once
 	enc  [2]packet.SharedPublish // [0] 3.1.1, [1] 5

@@ -26,8 +26,15 @@ type Inbound struct {
 	// topic, correlation data, user properties, ...); the zero value for a
 	// 3.1.1 publisher.
 	Properties *packet.Properties
+	// Principal names the publisher's identity as the broker's Gate named
+	// it ("cert/<id>" for a device certificate); "" with ClientID.
+	Principal string
 	// Received is when the broker took the message.
 	Received time.Time
+	// Hops counts how many times in a row a moat service made this
+	// message out of another (a rule's republish of a republish...):
+	// 0 for a client's message. Services bound it to stop loops.
+	Hops int
 }
 
 // Handler handles messages for a service. It runs in the publisher's
@@ -96,8 +103,12 @@ func (b *Broker) serve(m *message) int {
 	if n > 0 {
 		in := Inbound{Topic: p.Topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain,
 			Properties: &p.Properties, Received: m.received}
+		in.Hops = int(m.hops)
 		if m.from != nil {
 			in.ClientID = m.from.id
+			m.from.mu.Lock()
+			in.Principal = m.from.certID
+			m.from.mu.Unlock()
 		}
 		for _, s := range r.Subs {
 			s.Key.h(in)
@@ -106,4 +117,15 @@ func (b *Broker) serve(m *message) int {
 	r.Reset()
 	serviceResults.Put(r)
 	return n
+}
+
+// PublishDerived is Publish for a message a service made out of another
+// one (Inbound.Hops of that one, plus one): services see the count and
+// stop loops.
+func (b *Broker) PublishDerived(p *packet.Publish, hops int) packet.ReasonCode {
+	q := *p
+	q.Dup, q.PacketID = false, 0
+	m := newMessage(&q, nil)
+	m.hops = uint8(min(max(hops, 0), 255))
+	return b.publish(m)
 }

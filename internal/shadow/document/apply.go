@@ -58,8 +58,9 @@ type Result struct {
 //
 // Errors, as *Error: ErrVersionConflict when u.HasVersion and u.Version is
 // not s.Version; 400 JSON contains too many levels of nesting, or
-// ErrPayloadTooLarge, when the new state would exceed lim. On error nothing
-// is built. Apply only reads s and u: concurrent calls are safe.
+// ErrPayloadTooLarge, when the new state would exceed lim; ErrInternal when
+// s.Version is the largest int64. On error nothing is built. Apply only
+// reads s and u: concurrent calls are safe.
 func (s *Shadow) Apply(u *Update, now int64, lim Limits) (*Result, error) {
 	lim = lim.withDefaults()
 	if u.HasVersion && u.Version != s.Version {
@@ -247,11 +248,11 @@ func (m *merger) copyStored(v *value) value {
 
 // accepted is the update/accepted document of u at version.
 func (u *Update) accepted(version, now int64) []byte {
-	b := make([]byte, 0, 64+len(u.ClientToken)+2*encodedLen(&u.state)+metaLen(&u.state))
+	b := make([]byte, 0, 96+len(u.ClientToken)+encodedLen(&u.state)+metaLen(&u.state))
 	b = append(b, `{"state":`...)
 	b = appendValue(b, &u.state)
 	b = append(b, `,"metadata":`...)
-	b = appendRequestMeta(b, &u.state, now)
+	b = appendRequestMeta(b, &u.state, &tsText{ts: now})
 	b = appendVersionTimestamp(b, version, now)
 	b = appendClientToken(b, u.ClientToken)
 	return append(b, '}')
@@ -259,7 +260,7 @@ func (u *Update) accepted(version, now int64) []byte {
 
 // deltaDocument is the update/delta document for delta at version.
 func deltaDocument(delta *value, version, now int64, clientToken string) []byte {
-	b := make([]byte, 0, 64+len(clientToken)+encodedLen(delta)+metaLen(delta))
+	b := make([]byte, 0, 96+len(clientToken)+encodedLen(delta)+metaLen(delta))
 	b = append(b, `{"version":`...)
 	b = strconv.AppendInt(b, version, 10)
 	b = append(b, `,"timestamp":`...)
@@ -267,14 +268,14 @@ func deltaDocument(delta *value, version, now int64, clientToken string) []byte 
 	b = append(b, `,"state":`...)
 	b = appendValue(b, delta)
 	b = append(b, `,"metadata":`...)
-	b = appendMeta(b, delta)
+	b = appendMeta(b, delta, &tsText{})
 	b = appendClientToken(b, clientToken)
 	return append(b, '}')
 }
 
 // documents is the update/documents document for the update of prev into cur.
 func documents(prev, cur *Shadow, now int64, clientToken string) []byte {
-	size := 64 + len(clientToken) + cur.StateSize() + metaLen(&cur.desired) + metaLen(&cur.reported)
+	size := 192 + len(clientToken) + cur.StateSize() + metaLen(&cur.desired) + metaLen(&cur.reported)
 	if prev.exists {
 		size += prev.StateSize() + metaLen(&prev.desired) + metaLen(&prev.reported)
 	}

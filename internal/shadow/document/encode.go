@@ -119,16 +119,26 @@ func encodedLen(v *value) int {
 	return 0
 }
 
-// appendTimestamp appends {"timestamp":ts}.
-func appendTimestamp(b []byte, ts int64) []byte {
+// tsText writes {"timestamp":ts}, keeping the digits of the last ts: a
+// document repeats a few timestamps many times.
+type tsText struct {
+	ts  int64
+	n   int // 0: nothing cached yet
+	buf [20]byte
+}
+
+func (c *tsText) append(b []byte, ts int64) []byte {
+	if c.n == 0 || c.ts != ts {
+		c.ts, c.n = ts, len(strconv.AppendInt(c.buf[:0], ts, 10))
+	}
 	b = append(b, `{"timestamp":`...)
-	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, c.buf[:c.n]...)
 	return append(b, '}')
 }
 
 // appendMeta appends the metadata of v, a stored value: the timestamps its
 // leaves carry, in the shape of v.
-func appendMeta(b []byte, v *value) []byte {
+func appendMeta(b []byte, v *value, c *tsText) []byte {
 	switch v.kind {
 	case kindArray, kindObject:
 		open, closing := byte('['), byte(']')
@@ -144,17 +154,17 @@ func appendMeta(b []byte, v *value) []byte {
 				b = appendString(b, v.kids[i].key)
 				b = append(b, ':')
 			}
-			b = appendMeta(b, &v.kids[i].val)
+			b = appendMeta(b, &v.kids[i].val, c)
 		}
 		return append(b, closing)
 	}
-	return appendTimestamp(b, v.ts)
+	return c.append(b, v.ts)
 }
 
 // appendRequestMeta appends the metadata that update/accepted reports for v,
 // a value of the request: every leaf, and every null (a deletion), gets
 // {"timestamp":now}.
-func appendRequestMeta(b []byte, v *value, now int64) []byte {
+func appendRequestMeta(b []byte, v *value, now *tsText) []byte {
 	switch v.kind {
 	case kindArray, kindObject:
 		open, closing := byte('['), byte(']')
@@ -174,12 +184,16 @@ func appendRequestMeta(b []byte, v *value, now int64) []byte {
 		}
 		return append(b, closing)
 	}
-	return appendTimestamp(b, now)
+	return now.append(b, now.ts)
 }
 
 // metaLen estimates len(appendMeta(nil, v)), for sizing buffers.
 func metaLen(v *value) int {
-	if !v.isContainer() {
+	switch v.kind {
+	case kindNone:
+		return 0
+	case kindArray, kindObject:
+	default:
 		return 24 // {"timestamp":1700000000}
 	}
 	n := 2 + len(v.kids)

@@ -283,37 +283,44 @@ func (p *parser) skip(nest int) error {
 	return errSyntax
 }
 
+// structural marks the bytes skipFast must look at.
+var structural = [256]bool{'"': true, '\\': true, '{': true, '[': true, '}': true, ']': true,
+	',': true, ' ': true, '\t': true, '\n': true, '\r': true}
+
 // skipFast moves past the value at p.pos without validating it: it only
 // matches brackets and quotes, to find where the value ends. The caller
 // parses the value properly afterwards (and checks that it ends there).
 func (p *parser) skipFast() error {
 	p.ws()
-	nest := 0
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
-		case '"':
-			p.pos++
-			for p.pos < len(p.data) && p.data[p.pos] != '"' {
-				if p.data[p.pos] == '\\' {
+	nest, inString := 0, false
+	for ; p.pos < len(p.data); p.pos++ {
+		c := p.data[p.pos]
+		if !structural[c] {
+			continue
+		}
+		if inString {
+			switch c {
+			case '\\':
+				p.pos++
+			case '"':
+				inString = false
+				if nest == 0 {
 					p.pos++
+					return nil
 				}
-				p.pos++
 			}
-			if p.pos >= len(p.data) {
-				return errSyntax
-			}
-			if nest == 0 {
-				p.pos++
-				return nil
-			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
 		case '{', '[':
 			nest++
 		case '}', ']':
 			if nest == 0 {
 				return nil // the end of a scalar
 			}
-			nest--
-			if nest == 0 {
+			if nest--; nest == 0 {
 				p.pos++
 				return nil
 			}
@@ -322,12 +329,40 @@ func (p *parser) skipFast() error {
 				return nil // the end of a scalar
 			}
 		}
-		p.pos++
 	}
-	if nest != 0 {
+	if nest != 0 || inString {
 		return errSyntax
 	}
 	return nil
+}
+
+// parseInt parses a JSON integer (-?[0-9]+, as number validated it) without
+// allocating; ok is false on overflow or for anything else.
+func parseInt(b []byte) (n int64, ok bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return -int64(u), true
+	}
+	if u > 1<<63-1 {
+		return 0, false
+	}
+	return int64(u), true
 }
 
 // literal consumes lit.

@@ -44,7 +44,7 @@ func (s *Shadow) StateSize() int {
 // with absent sections left out. Unmarshal reads it back, as a shadow that
 // exists: a deleted shadow's version is for the store to keep apart.
 func (s *Shadow) Marshal() []byte {
-	b := make([]byte, 0, 48+s.StateSize()+metaLen(&s.desired)+metaLen(&s.reported))
+	b := make([]byte, 0, 96+s.StateSize()+metaLen(&s.desired)+metaLen(&s.reported))
 	b = append(b, `{"state":`...)
 	b = appendSections(b, &s.desired, &s.reported, nil)
 	b = append(b, `,"metadata":`...)
@@ -80,17 +80,18 @@ func appendSections(b []byte, desired, reported, delta *value) []byte {
 
 // appendMetaSections appends {"desired":<metadata>,"reported":<metadata>}.
 func appendMetaSections(b []byte, desired, reported *value) []byte {
+	var c tsText
 	b = append(b, '{')
 	if desired.kind != kindNone {
 		b = append(b, `"desired":`...)
-		b = appendMeta(b, desired)
+		b = appendMeta(b, desired, &c)
 	}
 	if reported.kind != kindNone {
 		if desired.kind != kindNone {
 			b = append(b, ',')
 		}
 		b = append(b, `"reported":`...)
-		b = appendMeta(b, reported)
+		b = appendMeta(b, reported, &c)
 	}
 	return append(b, '}')
 }
@@ -107,7 +108,7 @@ func appendMetaSections(b []byte, desired, reported *value) []byte {
 // instead for a shadow that does not exist.
 func (s *Shadow) Get(now int64, clientToken string) []byte {
 	delta := computeDelta(&s.desired, &s.reported)
-	b := make([]byte, 0, 64+len(clientToken)+s.StateSize()+encodedLen(&delta)+metaLen(&s.desired)+metaLen(&s.reported))
+	b := make([]byte, 0, 128+len(clientToken)+s.StateSize()+encodedLen(&delta)+metaLen(&s.desired)+metaLen(&s.reported))
 	b = append(b, `{"state":`...)
 	b = appendSections(b, &s.desired, &s.reported, &delta)
 	b = append(b, `,"metadata":`...)
@@ -132,9 +133,9 @@ func appendVersionTimestamp(b []byte, version, now int64) []byte {
 // and an update within 48 hours continues from there (Greengrass
 // ShadowManager, AWS's local shadow service, on the cloud: "IoT Device
 // service increments the version of the shadow on a delete"). AWS does not
-// document which number delete/accepted shows; moto, checked against AWS,
-// shows the incremented one, which is also the version an update must name
-// to pass the version check afterwards. The service should therefore pass
+// document which number delete/accepted shows (its examples lack context);
+// moto, the AWS mock, shows the incremented one, which is also the version
+// an update must name to pass the version check afterwards. The service should therefore pass
 // the deleted shadow's version plus one here, and keep it as the version of
 // the deleted shadow: &Shadow{Version: version}.
 func Deleted(version, now int64, clientToken string) []byte {
@@ -210,8 +211,8 @@ func Unmarshal(b []byte) (*Shadow, error) {
 	p.pos = pos.version
 	c := p.peek()
 	nb, err := p.number()
-	v, perr2 := strconv.ParseInt(string(nb), 10, 64)
-	if c < '1' || c > '9' || err != nil || perr2 != nil {
+	v, ok := parseInt(nb)
+	if c < '1' || c > '9' || err != nil || !ok {
 		return nil, storedError("version is not a positive integer")
 	}
 	s.Version = v
@@ -366,8 +367,8 @@ func attach(p *parser, v *value) error {
 	if err != nil {
 		return storedError("metadata timestamp is not an integer")
 	}
-	ts, err := strconv.ParseInt(string(nb), 10, 64)
-	if err != nil {
+	ts, ok := parseInt(nb)
+	if !ok {
 		return storedError("metadata timestamp is not an integer")
 	}
 	v.ts = ts

@@ -365,6 +365,35 @@ func TestNumberEqual(t *testing.T) {
 	}
 }
 
+// TestParseInt checks the integer parser of versions and timestamps at the
+// edges of int64.
+func TestParseInt(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"-0", 0, true},
+		{"42", 42, true},
+		{"9223372036854775807", math.MaxInt64, true},
+		{"9223372036854775808", 0, false},
+		{"-9223372036854775808", math.MinInt64, true},
+		{"-9223372036854775809", 0, false},
+		{"99999999999999999999", 0, false},
+		{"", 0, false},
+		{"-", 0, false},
+		{"1.0", 0, false},
+		{"1e3", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseInt([]byte(tt.in))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseInt(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 // TestErrorDocument checks the error document and the fixed texts.
 func TestErrorDocument(t *testing.T) {
 	tests := []struct {

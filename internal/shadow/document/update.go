@@ -2,7 +2,6 @@ package document
 
 import (
 	"bytes"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -292,12 +291,9 @@ func (u *Update) readVersion(p *parser, pos int) *Error {
 	if c < '0' || c > '9' {
 		return ErrInvalidVersion // negative, or not a number
 	}
-	b, _ := p.number() // validated by scanTop
-	if bytes.ContainsAny(b, ".eE") {
-		return ErrInvalidVersion
-	}
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
+	b, _ := p.number()   // validated by scanTop
+	v, ok := parseInt(b) // no fraction, no exponent, within int64
+	if !ok {
 		return ErrInvalidVersion
 	}
 	u.Version, u.HasVersion = v, true
