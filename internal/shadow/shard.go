@@ -242,10 +242,14 @@ func (sh *shard) apply(o *outcome, now time.Time, writes map[Key]*entry) {
 		sh.cache[r.key] = e
 	}
 	prefix := r.key.prefix()
-	token, terr := document.ClientToken(r.payload, lim)
-	if terr != nil && r.op != opUpdate {
-		o.res.err = asError(terr)
-		return
+	var token string
+	if r.op != opUpdate {
+		// An update's token is parsed with the update itself.
+		var err error
+		if token, err = document.ClientToken(r.payload, lim); err != nil {
+			o.res.err = asError(err)
+			return
+		}
 	}
 	switch r.op {
 	case opGet:
