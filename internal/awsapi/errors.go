@@ -34,6 +34,7 @@ const (
 	CertificateValidation  Code = "CertificateValidationException"
 	CertificateConflict    Code = "CertificateConflictException"
 	MalformedPolicy        Code = "MalformedPolicyException"
+	SQLParse               Code = "SqlParseException" // a topic rule's SQL does not parse
 	LimitExceeded          Code = "LimitExceededException"
 	Throttling             Code = "ThrottlingException"
 	InternalFailure        Code = "InternalFailureException"
@@ -66,6 +67,7 @@ var statuses = map[Code]int{
 	CertificateValidation:      http.StatusBadRequest,
 	CertificateConflict:        http.StatusConflict,
 	MalformedPolicy:            http.StatusBadRequest,
+	SQLParse:                   http.StatusBadRequest,
 	LimitExceeded:              http.StatusGone,
 	Throttling:                 http.StatusBadRequest, // iot; iot-data uses 429 (see DataPlane)
 	InternalFailure:            http.StatusInternalServerError,

@@ -129,6 +129,9 @@ type Config struct {
 
 	// Shadow are the Device Shadow service's limits (--shadow-*).
 	Shadow Shadow `yaml:"shadow"`
+
+	// Rules configure the rules engine (--rules-*).
+	Rules Rules `yaml:"rules"`
 }
 
 // Limits are the explicit bounds of the HTTPS surface. Every field has a
@@ -187,6 +190,7 @@ func Default() Config {
 		DecisionLog:          defaultDecisionLog(),
 		ThingTypeDeleteDelay: 5 * time.Minute,
 		Shadow:               defaultShadow(),
+		Rules:                defaultRules(),
 	}
 }
 

@@ -97,7 +97,7 @@ func apply(c *Config, s *setting, vals []string) error {
 	if !s.list {
 		return s.set(c, vals[len(vals)-1])
 	}
-	c.Hostnames = nil
+	s.reset(c) // set, if only to nothing (Validate judges an empty list)
 	for _, v := range vals {
 		for part := range strings.SplitSeq(v, ",") {
 			if part = strings.TrimSpace(part); part != "" {
@@ -106,9 +106,6 @@ func apply(c *Config, s *setting, vals []string) error {
 				}
 			}
 		}
-	}
-	if c.Hostnames == nil {
-		c.Hostnames = []string{} // set, but to nothing: Validate reports it
 	}
 	return nil
 }

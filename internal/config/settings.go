@@ -29,6 +29,9 @@ type setting struct {
 	// set parses one value from a flag or the environment and stores it;
 	// for a list setting it appends.
 	set func(c *Config, v string) error
+	// reset empties a list setting (to a non-nil empty list) before a
+	// layer's values are appended.
+	reset func(c *Config)
 }
 
 // env is the setting's environment variable: MOAT_ plus the key in upper
@@ -47,7 +50,7 @@ const (
 
 // Help sections, in the order they are printed.
 var groups = []string{"Listeners and storage", "Names in certificates and ARNs", "Keys", "Logging", "Limits (HTTPS)",
-	"MQTT limits (docs/mqtt.md)", "Policy decision log", "Registry", "Device shadows"}
+	"MQTT limits (docs/mqtt.md)", "Policy decision log", "Registry", "Device shadows", "Rules engine"}
 
 func str(s setting, field func(c *Config) *string) setting {
 	s.get, s.set = func(c *Config) string { return *field(c) },
@@ -114,7 +117,8 @@ var settings = []setting{
 	{flag: "hostname", key: "hostname", arg: "NAME", group: groups[1], list: true,
 		usage: "DNS name or IP address put in the server certificate; repeat for several. The first is the endpoint DescribeEndpoint returns. 127.0.0.1 and ::1 are always included.",
 		get:   func(c *Config) string { return strings.Join(c.Hostnames, ",") },
-		set:   func(c *Config, v string) error { c.Hostnames = append(c.Hostnames, v); return nil }},
+		set:   func(c *Config, v string) error { c.Hostnames = append(c.Hostnames, v); return nil },
+		reset: func(c *Config) { c.Hostnames = []string{} }},
 	str(setting{flag: "region", key: "region", arg: "REGION", group: groups[1],
 		usage: "AWS region name used in ARNs and expected in SigV4 signatures."},
 		func(c *Config) *string { return &c.Region }),
@@ -261,6 +265,31 @@ var settings = []setting{
 	duration(setting{flag: "shadow-tombstone-ttl", key: "shadow.tombstone-ttl", arg: "DURATION", group: groups[8],
 		usage: "How long a deleted shadow's version is remembered, so that a shadow re-created within it continues from it (AWS: 48h), 1m to 720h."},
 		func(c *Config) *time.Duration { return &c.Shadow.TombstoneTTL }),
+
+	{flag: "rules-http-destination", key: "rules.http-destinations", arg: "URL", group: groups[9], list: true,
+		usage: "A URL prefix rule actions (http, and lambda given as a URL) may send to, such as https://hooks.example.com/iot/; repeat for several. " +
+			"None by default: moat sends nowhere it was not told to (AWS confirms destinations; here the operator lists them).",
+		get: func(c *Config) string { return strings.Join(c.Rules.HTTPDestinations, ",") },
+		set: func(c *Config, v string) error {
+			c.Rules.HTTPDestinations = append(c.Rules.HTTPDestinations, v)
+			return nil
+		},
+		reset: func(c *Config) { c.Rules.HTTPDestinations = []string{} }},
+	count(setting{flag: "rules-queue-len", key: "rules.queue-len", group: groups[9],
+		usage: "Messages that may wait for one rule's actions, 1 to 1000000; beyond, messages are dropped and counted (moat_rules_dropped_total)."},
+		func(c *Config) *int { return &c.Rules.QueueLen }),
+	count(setting{flag: "rules-workers", key: "rules.workers", group: groups[9],
+		usage: "Messages one rule works on at once, 1 to 1024 (so a slow destination stalls its own rule only)."},
+		func(c *Config) *int { return &c.Rules.Workers }),
+	count(setting{flag: "rules-max-attempts", key: "rules.max-attempts", group: groups[9],
+		usage: "Tries of a failing action before the rule's errorAction runs, 1 to 20 (backoff 100ms, x4 each, at most 5s)."},
+		func(c *Config) *int { return &c.Rules.MaxAttempts }),
+	duration(setting{flag: "rules-action-timeout", key: "rules.action-timeout", arg: "DURATION", group: groups[9],
+		usage: "Bound of one attempt of one action, 100ms to 5m."},
+		func(c *Config) *time.Duration { return &c.Rules.ActionTimeout }),
+	count(setting{flag: "rules-max-hops", key: "rules.max-hops", group: groups[9],
+		usage: "How many rule actions in a row may produce a message and still have rules run on it (a republish of a republish...), 1 to 64: loops end there."},
+		func(c *Config) *int { return &c.Rules.MaxHops }),
 }
 
 // quoteDefault formats a default for help.

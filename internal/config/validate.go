@@ -139,6 +139,7 @@ func (c Config) Validate() error {
 	c.validateMQTT(bad)
 	c.validateDecisionLog(bad)
 	c.validateShadow(bad)
+	c.validateRules(bad)
 	if c.ThingTypeDeleteDelay < 0 || c.ThingTypeDeleteDelay > maxTypeDelete {
 		bad("thing-type-delete-delay", "must be between 0s and %v, got %v", maxTypeDelete, c.ThingTypeDeleteDelay)
 	}

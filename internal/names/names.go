@@ -99,3 +99,9 @@ var shadowRule = rule{1, 64, func(r rune) bool { return alnum(r) || r == '$' || 
 
 // Shadow checks a named shadow's name.
 func Shadow(member, v string) error { return shadowRule.check(member, v) }
+
+// ruleRule: ruleName, ^[a-zA-Z0-9_]+$, 1-128.
+var ruleRule = rule{1, 128, func(r rune) bool { return alnum(r) || r == '_' }, "^[a-zA-Z0-9_]+$"}
+
+// Rule checks a topic rule's name.
+func Rule(member, v string) error { return ruleRule.check(member, v) }

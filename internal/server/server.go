@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -42,6 +43,7 @@ import (
 	"github.com/moat-iot/moat/internal/pki"
 	"github.com/moat-iot/moat/internal/policies"
 	"github.com/moat-iot/moat/internal/registry"
+	"github.com/moat-iot/moat/internal/rules"
 	"github.com/moat-iot/moat/internal/shadow"
 	"github.com/moat-iot/moat/internal/shadow/document"
 	"github.com/moat-iot/moat/internal/store"
@@ -71,6 +73,7 @@ type Server struct {
 	mqttLn    net.Listener
 	broker    *broker.Broker
 	shadows   *shadow.Service
+	rules     *rules.Service
 	https     *http.Server
 	metrics   *http.Server
 
@@ -219,6 +222,32 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("shadows of a deleted thing not deleted", "thing", thing, "err", err)
 		}
 	}
+	var dests []*url.URL
+	for _, d := range s.cfg.Rules.HTTPDestinations {
+		u, err := config.ParseDestination(d)
+		if err != nil {
+			return fmt.Errorf("rules: %w", err)
+		}
+		dests = append(dests, u)
+	}
+	s.rules, err = rules.New(rules.Options{
+		Store: st, Broker: s.broker, ARNs: arns, Shadows: shadowReader{s.shadows}, Logger: s.log, Registerer: s.reg,
+		AllowURL: func(u *url.URL) error {
+			if config.AllowDestination(dests, u) {
+				return nil
+			}
+			return fmt.Errorf("%s is not an allowed destination (--rules-http-destination)", u.Redacted())
+		},
+		Limits: rules.Limits{QueueLen: s.cfg.Rules.QueueLen, WorkersPerRule: s.cfg.Rules.Workers, MaxAttempts: s.cfg.Rules.MaxAttempts,
+			ActionTimeout: s.cfg.Rules.ActionTimeout, MaxHops: s.cfg.Rules.MaxHops},
+	})
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	if err := s.rules.Start(ctx); err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	ctl.Rules = s.rules
 	dat := &data.API{Auth: s.auth, Gate: gate, Broker: s.broker, Limits: s.cfg.BrokerLimits(), Shadows: s.shadows, ARNs: arns}
 	router := api.NewRouter(api.Options{MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log, Registerer: s.reg},
 		api.Group{
@@ -377,6 +406,11 @@ func (s *Server) stop() error {
 			}
 		}
 	}
+	if s.rules != nil {
+		// Queued rule actions finish (within the action timeout) while
+		// the shadows they may read are still there.
+		s.rules.Close()
+	}
 	if s.shadows != nil {
 		// After HTTPS: its calls have finished; what the shards hold is
 		// applied and stored before the store closes.
@@ -428,4 +462,11 @@ Try it with the AWS CLI:
   export AWS_SHARED_CREDENTIALS_FILE=%s AWS_CA_BUNDLE=%s AWS_REGION=%s AWS_DEFAULT_REGION=%[9]s
   aws iot create-thing --thing-name lamp-1 --endpoint-url %s
 `, s.cfg.DataDir, s.pki.RootPath(), credsPath, first, keyID, endpoint, credsPath, s.pki.RootPath(), s.cfg.Region, endpoint)
+}
+
+// shadowReader serves the rules' get_thing_shadow from the shadow service.
+type shadowReader struct{ s *shadow.Service }
+
+func (r shadowReader) GetThingShadow(ctx context.Context, thing, name string) ([]byte, error) {
+	return r.s.Get(ctx, shadow.Key{Thing: thing, Name: name})
 }

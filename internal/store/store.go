@@ -1,7 +1,6 @@
 // Package store is moat's durable state: the registry, certificates,
 // policies, attachments, access keys, MQTT retained messages and persistent
-// sessions with their message queues, device shadows (and, as later
-// components land, rules).
+// sessions with their message queues, device shadows and topic rules.
 //
 // The model: a Store runs functions inside transactions. View runs a
 // read-only transaction; Update runs a read-write one. Every mutation that an
@@ -301,6 +300,33 @@ type Tx interface {
 	// strictly before before and returns how many. Live shadows are never
 	// purged.
 	PurgeShadowTombstones(before time.Time) (int, error)
+
+	// Topic rules, by name. The store keeps a rule's payload as the API
+	// took it and does not look inside: parsing the SQL, checking the
+	// actions and keeping Topic in step with the SQL's FROM are the rule
+	// service's job.
+
+	// TopicRule returns a rule, or ErrNotFound.
+	TopicRule(name string) (TopicRule, error)
+	// InsertTopicRule adds r; ErrExists if the name is taken.
+	InsertTopicRule(r TopicRule) error
+	// UpdateTopicRule replaces Payload, Topic, Disabled and UpdatedAt
+	// (Name and CreatedAt stay); ErrNotFound if none.
+	UpdateTopicRule(r TopicRule) error
+	// DeleteTopicRule removes it; ErrNotFound if none. (Its tags are the
+	// caller's to delete, as for every taggable resource.)
+	DeleteTopicRule(name string) error
+	// ListTopicRules returns rules ordered by name (byte-wise), paged. A
+	// non-empty topic keeps only rules whose Topic equals it exactly
+	// (AWS's ListTopicRules topic filter names the rule's FROM filter; it
+	// is not matched as a topic against filters); a non-nil disabled keeps
+	// only rules in that state. The filters combine with AND. A cursor of
+	// another kind of listing is ErrInvalidCursor.
+	ListTopicRules(p Page, topic string, disabled *bool) ([]TopicRule, string, error)
+	// AllTopicRules returns every rule ordered by name, unpaged: what the
+	// rules engine loads when it starts (AWS allows 1000 rules per
+	// account and region).
+	AllTopicRules() ([]TopicRule, error)
 }
 
 // Page selects one page of a listing. Limit <= 0 means the implementation's
@@ -518,6 +544,23 @@ type Shadow struct {
 
 // Deleted reports whether s is a tombstone.
 func (s Shadow) Deleted() bool { return !s.DeletedAt.IsZero() }
+
+// TopicRule is a stored topic rule. Payload is the rule's TopicRulePayload
+// JSON as the API took it, opaque to the store and stored byte for byte
+// (an empty Payload reads back as nil, as the byte fields of Retained do).
+type TopicRule struct {
+	Name    string
+	Payload []byte
+	// Topic is the FROM topic filter of the rule's SQL ("" when the rule
+	// has none, e.g. a Basic Ingest only rule), kept beside the payload
+	// for ListTopicRules' topic filter.
+	Topic string
+	// Disabled is the rule's ruleDisabled: a disabled rule is kept but
+	// does not run.
+	Disabled  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
 
 // ViewPage runs list in a read-only transaction and returns the page it
 // produced: the one-liner behind every paged listing of the services.

@@ -55,8 +55,9 @@ var taggable = map[string]bool{
 	"thingtype":  true,
 	"thinggroup": true,
 	"policy":     true,
+	"rule":       true,
 	// Taggable in AWS, not (yet) resources of moat: always not found.
-	"cacert": true, "rule": true, "job": true, "jobtemplate": true, "rolealias": true,
+	"cacert": true, "job": true, "jobtemplate": true, "rolealias": true,
 	"authorizer": true, "billinggroup": true, "provisioningtemplate": true,
 	"domainconfiguration": true, "securityprofile": true, "otaupdate": true, "stream": true,
 }
@@ -163,6 +164,8 @@ func Resolve(tx store.Tx, arns arn.Builder, resourceARN string) error {
 		_, err = tx.ThingGroup(name)
 	case "policy":
 		_, err = tx.Policy(name)
+	case "rule":
+		_, err = tx.TopicRule(name)
 	default:
 		return notFound
 	}

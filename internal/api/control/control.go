@@ -33,6 +33,7 @@ type API struct {
 	Registry  *registry.Service
 	Certs     *certs.Service
 	Policies  *policies.Service
+	Rules     RuleService // the topic rule operations; nil: not served (see ruleOperations)
 	ARNs      arn.Builder
 	Endpoints Endpoints
 }
@@ -80,6 +81,7 @@ func (a *API) Operations() []api.Operation {
 	ops = append(ops, a.tagOperations()...)
 	ops = append(ops, a.certificateExtraOperations()...)
 	ops = append(ops, a.principalPolicyOperations()...)
+	ops = append(ops, a.ruleOperations()...)
 	return ops
 }
 

@@ -227,6 +227,24 @@ var migrations = []migration{
 		// (HOT), since deleted_at does not change.
 		`CREATE INDEX shadows_tombstones ON shadows (deleted_at) WHERE deleted_at <> -62135596800000000`,
 	}},
+	{5, "topic rules", []string{
+		// One row per rule. payload is the TopicRulePayload JSON as the
+		// API took it (a BLOB, byte for byte, like the other BYTEA
+		// columns); topic is the FROM filter of its SQL, copied out by
+		// the rule service for ListTopicRules' topic filter, which walks
+		// topic_rules_topic in name order. disabled is 0 or 1; listing
+		// by it filters the primary-key walk row by row (an account has
+		// at most 1000 rules).
+		`CREATE TABLE topic_rules (
+			name       TEXT PRIMARY KEY,
+			payload    BYTEA NOT NULL,
+			topic      TEXT NOT NULL,
+			disabled   INTEGER NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX topic_rules_topic ON topic_rules (topic, name)`,
+	}},
 }
 
 // schemaVersion is the version this code writes and understands.

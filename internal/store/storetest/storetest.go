@@ -82,6 +82,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"DeleteThingShadows":       testDeleteThingShadows,
 		"PurgeShadowTombstones":    testPurgeShadowTombstones,
 		"ShadowRollback":           testShadowRollback,
+		"TopicRules":               testTopicRules,
+		"ListTopicRules":           testListTopicRules,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {

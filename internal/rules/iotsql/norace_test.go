@@ -1,0 +1,5 @@
+//go:build !race
+
+package iotsql
+
+const raceEnabled = false
