@@ -97,7 +97,7 @@ func TestQuickstart(t *testing.T) {
 	for _, sec := range []struct {
 		title   string
 		mayFail bool
-	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}} {
+	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}, {"Rules", false}} {
 		body := strings.Join(section(t, string(readme), sec.title), "\n")
 		if sec.mayFail {
 			body = "set +e\n" + body + "\nset -e\n"
@@ -107,6 +107,9 @@ func TestQuickstart(t *testing.T) {
 	script = strings.ReplaceAll(script, "go run ./cmd/moat", `"$MOAT_BIN"`)
 	script = strings.ReplaceAll(script, "localhost:8443", "localhost:"+strconv.Itoa(https))
 	script = strings.ReplaceAll(script, "-p 8883", "-p "+strconv.Itoa(mqtt))
+	hook := freePort(t) // the Rules section's HTTP receiver
+	script = strings.ReplaceAll(script, "localhost:9000", "localhost:"+strconv.Itoa(hook))
+	script = strings.ReplaceAll(script, `("127.0.0.1", 9000)`, `("127.0.0.1", `+strconv.Itoa(hook)+`)`)
 	full := "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n" + script
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -141,7 +144,11 @@ func TestQuickstart(t *testing.T) {
 		`"state":{"power":"on","brightness":80}`,      // the lamp's delta
 		`"reported":{"power":"on","brightness":80}},`, // the shadow after the lamp's report
 		"An error occurred (ConflictException) when calling the UpdateThingShadow operation: Version conflict", // a stale version
-		`"schedule"`, // the named shadow listed
+		`"schedule"`,                                 // the named shadow listed
+		`{"temp":75,"lamp":"lamp-1"}`,                // the republish rule
+		`/ingest/lamp-1 {"temp":71,"fw":"1.2","at":`, // the http rule
+		"An error occurred (SqlParseException) when calling the CreateTopicRule operation: line 1:",
+		"the s3 action is not supported by moat",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, text)
