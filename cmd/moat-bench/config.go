@@ -26,7 +26,10 @@ type config struct {
 	certDir     string
 	clientIDPre string
 	topicPrefix string
-	subFilter   string
+	// subTopicPrefix is where subscribers subscribe, when a broker-side
+	// rule moves the messages there ("" = topicPrefix).
+	subTopicPrefix string
+	subFilter      string
 
 	pubs, subs  int
 	qos         int
@@ -69,6 +72,7 @@ func newFlagSet(mode string, c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.certDir, "certdir", "", "`dir` of per-client <clientid>.crt/<clientid>.key (from moat-bench gencerts)")
 	fs.StringVar(&c.clientIDPre, "clientid-prefix", "bench-", "client id prefix: ids are <prefix>pub-N, sub-N, conn-N, idle-N")
 	fs.StringVar(&c.topicPrefix, "topic-prefix", "", "topic prefix: publishers publish to [<prefix>/]<clientid>/data")
+	fs.StringVar(&c.subTopicPrefix, "sub-topic-prefix", "", "pubsub: subscribers subscribe to <prefix>/<clientid>/data instead (a broker rule republishes there); default -topic-prefix")
 	fs.StringVar(&c.subFilter, "sub-filter", "each", "each: subscribe to every publisher's topic (8 filters per SUBSCRIBE); wildcard: one filter [<prefix>/]+/data")
 	fs.IntVar(&c.pubs, "pubs", 10, "publishers")
 	fs.IntVar(&c.subs, "subs", 10, "subscribers (each receives every publisher's messages)")
@@ -133,6 +137,9 @@ func (c *config) validate() error {
 	}
 	if strings.ContainsAny(c.topicPrefix, "+#\x00") || strings.HasPrefix(c.topicPrefix, "/") || strings.HasSuffix(c.topicPrefix, "/") {
 		bad("topic-prefix", "%q must have no wildcards and no leading or trailing /", c.topicPrefix)
+	}
+	if strings.ContainsAny(c.subTopicPrefix, "+#\x00") || strings.HasPrefix(c.subTopicPrefix, "/") || strings.HasSuffix(c.subTopicPrefix, "/") {
+		bad("sub-topic-prefix", "%q must have no wildcards and no leading or trailing /", c.subTopicPrefix)
 	}
 	if c.subFilter != "each" && c.subFilter != "wildcard" {
 		bad("sub-filter", "%q: want each or wildcard", c.subFilter)

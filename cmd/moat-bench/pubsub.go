@@ -59,9 +59,16 @@ func runPubSub(ctx context.Context, c *config, log io.Writer) (*result, error) {
 	for i := range subIDs {
 		subIDs[i] = subID(pre, i)
 	}
-	filters := topics
+	subPre := c.topicPrefix
+	if c.subTopicPrefix != "" {
+		subPre = c.subTopicPrefix
+	}
+	filters := make([]string, len(pubIDs))
+	for i := range pubIDs {
+		filters[i] = pubTopic(subPre, pubIDs[i])
+	}
 	if c.subFilter == "wildcard" {
-		filters = []string{pubTopic(c.topicPrefix, "+")}
+		filters = []string{pubTopic(subPre, "+")}
 	}
 	pubCfgs, err := ids.configs(pubIDs)
 	if err != nil {

@@ -38,8 +38,10 @@ type Inbound struct {
 }
 
 // Handler handles messages for a service. It runs in the publisher's
-// goroutine after the publish was authorized, so it must not block: a
-// service hands the work to its own goroutines. A handler never sees a
+// goroutine after the publish was authorized, so it must not block for
+// long: a service hands the work to its own goroutines, and may wait a
+// bounded while when they are behind, holding that publisher back
+// (backpressure) rather than losing its messages. A handler never sees a
 // message its own publishes would deliver back to it unless its filters
 // match them.
 type Handler func(Inbound)
@@ -121,11 +123,23 @@ func (b *Broker) serve(m *message) int {
 
 // PublishDerived is Publish for a message a service made out of another
 // one (Inbound.Hops of that one, plus one): services see the count and
-// stop loops.
+// stop loops. Like a client's publish, and unlike Publish, it waits (up to
+// a second) while a subscriber it delivered to is over its queue's high
+// water mark, so that a service relaying a client's messages (a rule's
+// republish) passes the subscriber's pace back instead of overflowing it.
 func (b *Broker) PublishDerived(p *packet.Publish, hops int) packet.ReasonCode {
 	q := *p
 	q.Dup, q.PacketID = false, 0
 	m := newMessage(&q, nil)
 	m.hops = uint8(min(max(hops, 0), 255))
-	return b.publish(m)
+	code := b.publish(m)
+	if ch := m.congestion(); ch != nil {
+		t := time.NewTimer(backpressureWait)
+		select {
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return code
 }

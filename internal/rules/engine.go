@@ -66,8 +66,18 @@ func (c *compiled) offer(in broker.Inbound, topicName string) {
 	select {
 	case c.queue <- j:
 	default:
-		s.m.dropped.WithLabelValues(c.rule.Name, "queue_full").Inc()
-		return
+		// Full: push back on the publisher (this runs on its connection's
+		// reader, or on the goroutine of moat's own publish) for a while,
+		// as a slow subscriber does, before dropping.
+		c.spawn()
+		t := time.NewTimer(s.lim.QueueWait)
+		select {
+		case c.queue <- j:
+			t.Stop()
+		case <-t.C:
+			s.m.dropped.WithLabelValues(c.rule.Name, "queue_full").Inc()
+			return
+		}
 	}
 	c.spawn()
 }

@@ -16,11 +16,12 @@
 //
 // # Delivery
 //
-// The handler copies the message into the rule's bounded queue and returns
-// at once: the SQL and the actions run on the rule's own workers (at most
+// The handler copies the message into the rule's bounded queue and returns:
+// the SQL and the actions run on the rule's own workers (at most
 // WorkersPerRule at a time, started when work arrives, gone when idle), so
 // a slow HTTP target stalls its own rule and nothing else. A full queue
-// drops the message and counts it. An action that fails is retried with
+// holds the publisher back for up to QueueWait (backpressure, as a slow
+// subscriber does), then drops the message and counts it. An action that fails is retried with
 // exponential backoff up to MaxAttempts times (not when the failure is
 // permanent, such as an HTTP 4xx), then the rule's errorAction gets AWS's
 // error payload.
@@ -59,9 +60,12 @@ var _ Broker = (*broker.Broker)(nil)
 
 // Limits bound the engine. Zero fields take DefaultLimits' values.
 type Limits struct {
-	// QueueLen is how many messages may wait for one rule's workers;
-	// beyond, messages are dropped and counted.
+	// QueueLen is how many messages may wait for one rule's workers.
 	QueueLen int
+	// QueueWait is how long a publisher is held back when its message
+	// finds a rule's queue full; after it the message is dropped and
+	// counted.
+	QueueWait time.Duration
 	// WorkersPerRule is how many messages one rule works on at once.
 	WorkersPerRule int
 	// MaxAttempts is how many times an action is tried before the
@@ -82,7 +86,7 @@ type Limits struct {
 
 // DefaultLimits are moat's defaults.
 func DefaultLimits() Limits {
-	return Limits{QueueLen: 10_000, WorkersPerRule: 8, MaxAttempts: 3, RetryBackoff: 100 * time.Millisecond,
+	return Limits{QueueLen: 10_000, QueueWait: time.Second, WorkersPerRule: 8, MaxAttempts: 3, RetryBackoff: 100 * time.Millisecond,
 		MaxBackoff: 5 * time.Second, ActionTimeout: 10 * time.Second, MaxHops: 8, MaxRules: 1000}
 }
 
@@ -148,6 +152,9 @@ func withDefaults(l Limits) Limits {
 	d := DefaultLimits()
 	if l.QueueLen <= 0 {
 		l.QueueLen = d.QueueLen
+	}
+	if l.QueueWait <= 0 {
+		l.QueueWait = d.QueueWait
 	}
 	if l.WorkersPerRule <= 0 {
 		l.WorkersPerRule = d.WorkersPerRule
