@@ -349,3 +349,24 @@ func TestRuleAPI(t *testing.T) {
 		t.Errorf("rules after the refusals: %+v", list.Rules)
 	}
 }
+
+// TestGetThingShadow: get_thing_shadow reads moat's own shadow service.
+func TestGetThingShadow(t *testing.T) {
+	srv := moattest.Start(t)
+	d := srv.NewDevice(t, "", openPolicy(srv))
+	if resp, body := srv.Do(t, "POST", "/things/lamp-1/shadow", []byte(`{"state":{"reported":{"temp":21}}}`), "iotdata", nil); resp.StatusCode != 200 {
+		t.Fatalf("UpdateThingShadow: %d %s", resp.StatusCode, body)
+	}
+	createRule(t, srv, "withshadow", &types.TopicRulePayload{
+		Sql: aws.String("SELECT get_thing_shadow(topic(2), 'arn:aws:iam::000000000000:role/x').state.reported.temp AS shadow_temp, " +
+			"get_thing_shadow('no-such-thing', 'arn:aws:iam::000000000000:role/x') AS missing, asked FROM 'ask/+'"),
+		AwsIotSqlVersion: aws.String("2016-03-23"),
+		Actions:          []types.Action{republish("answer/${topic(2)}")},
+	})
+	c, msgs := client(t, srv, &d, "asker", "answer/#")
+	publish(t, c, "ask/lamp-1", `{"asked":true}`)
+	m := next(t, msgs)
+	if m.topic != "answer/lamp-1" || string(m.payload) != `{"shadow_temp":21,"asked":true}` {
+		t.Fatalf("got %s %s, want the shadow's reported temp (and nothing for a missing shadow)", m.topic, m.payload)
+	}
+}
