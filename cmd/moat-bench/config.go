@@ -12,10 +12,9 @@ import (
 	"github.com/moat-iot/moat/internal/mqtt/packet"
 )
 
-// config holds the flags of the benchmark modes (pubsub, connect, idle).
-type config struct {
-	mode string
-
+// endpoint is the broker and the client identity, the flags every MQTT
+// mode shares.
+type endpoint struct {
 	broker      string
 	allowRemote bool
 	label       string
@@ -24,6 +23,41 @@ type config struct {
 	certFile    string
 	keyFile     string
 	certDir     string
+}
+
+// flags registers the endpoint flags; who names the clients in -cert's help.
+func (e *endpoint) flags(fs *flag.FlagSet, who string) {
+	fs.StringVar(&e.broker, "broker", "127.0.0.1:8883", "broker `host:port` (loopback only unless -allow-remote)")
+	fs.BoolVar(&e.allowRemote, "allow-remote", false, "allow a non-loopback -broker (forbidden in this workplace)")
+	fs.StringVar(&e.label, "label", "", "broker name for the report, e.g. mosquitto or moat (default: -broker)")
+	fs.StringVar(&e.serverName, "servername", "", "TLS server name to verify (default: the -broker host)")
+	fs.StringVar(&e.caFile, "cafile", "", "PEM file of the CA that signed the broker's certificate (required)")
+	fs.StringVar(&e.certFile, "cert", "", "client certificate PEM, one identity for every "+who+" (with -key)")
+	fs.StringVar(&e.keyFile, "key", "", "client private key PEM (with -cert)")
+	fs.StringVar(&e.certDir, "certdir", "", "`dir` of per-client <clientid>.crt/<clientid>.key (from moat-bench gencerts)")
+}
+
+// check reports the endpoint flags' problems through bad.
+func (e *endpoint) check(bad func(flag, format string, args ...any)) {
+	if err := checkBroker(e.broker, e.allowRemote); err != nil {
+		bad("broker", "%v", err)
+	}
+	if e.caFile == "" {
+		bad("cafile", "required: the CA that signed the broker's certificate")
+	}
+	switch {
+	case e.certDir != "" && (e.certFile != "" || e.keyFile != ""):
+		bad("certdir", "use either -certdir or -cert/-key, not both")
+	case e.certDir == "" && (e.certFile == "" || e.keyFile == ""):
+		bad("cert", "mutual TLS needs a client identity: -cert and -key, or -certdir")
+	}
+}
+
+// config holds the flags of the benchmark modes (pubsub, connect, idle).
+type config struct {
+	mode string
+	endpoint
+
 	clientIDPre string
 	topicPrefix string
 	// subTopicPrefix is where subscribers subscribe, when a broker-side
@@ -62,14 +96,7 @@ func newFlagSet(mode string, c *config, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("moat-bench "+mode, flag.ContinueOnError)
 	fs.SetOutput(out)
 	c.mode = mode
-	fs.StringVar(&c.broker, "broker", "127.0.0.1:8883", "broker `host:port` (loopback only unless -allow-remote)")
-	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a non-loopback -broker (forbidden in this workplace)")
-	fs.StringVar(&c.label, "label", "", "broker name for the report, e.g. mosquitto or moat (default: -broker)")
-	fs.StringVar(&c.serverName, "servername", "", "TLS server name to verify (default: the -broker host)")
-	fs.StringVar(&c.caFile, "cafile", "", "PEM file of the CA that signed the broker's certificate (required)")
-	fs.StringVar(&c.certFile, "cert", "", "client certificate PEM, one identity for every client (with -key)")
-	fs.StringVar(&c.keyFile, "key", "", "client private key PEM (with -cert)")
-	fs.StringVar(&c.certDir, "certdir", "", "`dir` of per-client <clientid>.crt/<clientid>.key (from moat-bench gencerts)")
+	c.endpoint.flags(fs, "client")
 	fs.StringVar(&c.clientIDPre, "clientid-prefix", "bench-", "client id prefix: ids are <prefix>pub-N, sub-N, conn-N, idle-N")
 	fs.StringVar(&c.topicPrefix, "topic-prefix", "", "topic prefix: publishers publish to [<prefix>/]<clientid>/data")
 	fs.StringVar(&c.subTopicPrefix, "sub-topic-prefix", "", "pubsub: subscribers subscribe to <prefix>/<clientid>/data instead (a broker rule republishes there); default -topic-prefix")
@@ -120,18 +147,7 @@ func (c *config) validate() error {
 	bad := func(flag, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("-%s: %s", flag, fmt.Sprintf(format, args...)))
 	}
-	if err := checkBroker(c.broker, c.allowRemote); err != nil {
-		bad("broker", "%v", err)
-	}
-	if c.caFile == "" {
-		bad("cafile", "required: the CA that signed the broker's certificate")
-	}
-	switch {
-	case c.certDir != "" && (c.certFile != "" || c.keyFile != ""):
-		bad("certdir", "use either -certdir or -cert/-key, not both")
-	case c.certDir == "" && (c.certFile == "" || c.keyFile == ""):
-		bad("cert", "mutual TLS needs a client identity: -cert and -key, or -certdir")
-	}
+	c.endpoint.check(bad)
 	if c.clientIDPre == "" || strings.ContainsAny(c.clientIDPre, "/+#\x00") {
 		bad("clientid-prefix", "%q must be non-empty without / + # or NUL", c.clientIDPre)
 	}

@@ -98,7 +98,7 @@ func (b *fakeBroker) expect(want packet.Type) packet.Packet {
 // dial connects the client id to the fake broker, which answers ack.
 func (b *fakeBroker) dial(v packet.Version, id string, ack *packet.Connack) *conn {
 	b.t.Helper()
-	cfg := &config{broker: b.ln.Addr().String(), caFile: filepath.Join(b.dir, "ca.crt"), certDir: b.dir}
+	cfg := &config{endpoint: endpoint{broker: b.ln.Addr().String(), caFile: filepath.Join(b.dir, "ca.crt"), certDir: b.dir}}
 	ids, err := newIdentities(cfg)
 	if err != nil {
 		b.t.Fatal(err)
@@ -259,7 +259,7 @@ func TestSubscriberFlows(t *testing.T) {
 
 func TestConnackRefused(t *testing.T) {
 	b := newFakeBroker(t)
-	cfg := &config{broker: b.ln.Addr().String(), caFile: filepath.Join(b.dir, "ca.crt"), certDir: b.dir}
+	cfg := &config{endpoint: endpoint{broker: b.ln.Addr().String(), caFile: filepath.Join(b.dir, "ca.crt"), certDir: b.dir}}
 	ids, _ := newIdentities(cfg)
 	tc, err := ids.config("t-pub-0")
 	if err != nil {

@@ -32,14 +32,7 @@ const maxShadowRequests = 10_000_000
 
 // shadowConfig holds the shadow mode's flags.
 type shadowConfig struct {
-	broker      string
-	allowRemote bool
-	label       string
-	serverName  string
-	caFile      string
-	certFile    string
-	keyFile     string
-	certDir     string
+	endpoint
 	clientIDPre string // client ids are <clientIDPre>-<i>
 	thingPre    string // thing names are <thingPre><i, 5 digits>
 	shadowName  string // named shadow; "" = the classic shadow
@@ -85,22 +78,14 @@ func (c *shadowConfig) versionText() string {
 // tlsConfig returns the subset of the benchmark config that
 // newIdentities reads, so the shadow mode loads identities as pubsub does.
 func (c *shadowConfig) tlsConfig() *config {
-	return &config{broker: c.broker, serverName: c.serverName, caFile: c.caFile,
-		certFile: c.certFile, keyFile: c.keyFile, certDir: c.certDir}
+	return &config{endpoint: c.endpoint}
 }
 
 func parseShadowConfig(args []string, out io.Writer) (*shadowConfig, error) {
 	c := &shadowConfig{}
 	fs := flag.NewFlagSet("moat-bench shadow", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&c.broker, "broker", "127.0.0.1:8883", "broker `host:port` (loopback only unless -allow-remote)")
-	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a non-loopback -broker (forbidden in this workplace)")
-	fs.StringVar(&c.label, "label", "", "broker name for the report (default: -broker)")
-	fs.StringVar(&c.serverName, "servername", "", "TLS server name to verify (default: the -broker host)")
-	fs.StringVar(&c.caFile, "cafile", "", "PEM file of the CA that signed the broker's certificate (required)")
-	fs.StringVar(&c.certFile, "cert", "", "client certificate PEM, one identity for every connection (with -key)")
-	fs.StringVar(&c.keyFile, "key", "", "client private key PEM (with -cert)")
-	fs.StringVar(&c.certDir, "certdir", "", "`dir` of per-client <clientid>.crt/<clientid>.key (moat-bench gencerts -names)")
+	c.endpoint.flags(fs, "connection")
 	fs.StringVar(&c.clientIDPre, "clientid-prefix", "bench-shadow", "client ids are <prefix>-N, N = 0..conns-1")
 	fs.StringVar(&c.thingPre, "prefix", "bench-thing-", "thing names are <prefix>NNNNN (5 digits)")
 	fs.StringVar(&c.shadowName, "named", "", "update the named shadow `NAME` of each thing (default: the classic shadow)")
@@ -140,18 +125,7 @@ func (c *shadowConfig) validate() error {
 	bad := func(flag, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("-%s: %s", flag, fmt.Sprintf(format, args...)))
 	}
-	if err := checkBroker(c.broker, c.allowRemote); err != nil {
-		bad("broker", "%v", err)
-	}
-	if c.caFile == "" {
-		bad("cafile", "required: the CA that signed the broker's certificate")
-	}
-	switch {
-	case c.certDir != "" && (c.certFile != "" || c.keyFile != ""):
-		bad("certdir", "use either -certdir or -cert/-key, not both")
-	case c.certDir == "" && (c.certFile == "" || c.keyFile == ""):
-		bad("cert", "mutual TLS needs a client identity: -cert and -key, or -certdir")
-	}
+	c.endpoint.check(bad)
 	if c.clientIDPre == "" || strings.ContainsAny(c.clientIDPre, "/+#\x00") {
 		bad("clientid-prefix", "%q must be non-empty without / + # or NUL", c.clientIDPre)
 	}
