@@ -77,6 +77,10 @@ type Authenticator struct {
 	account string
 	keys    keyCache
 	now     func() time.Time // for tests
+	// AutoRegistrar, if set, is asked about unregistered and
+	// PENDING_ACTIVATION client certificates (JITR; see Certificate).
+	// Set it before serving.
+	AutoRegistrar AutoRegistrar
 }
 
 // New returns an authenticator for one region and account. The region is

@@ -23,13 +23,29 @@ var (
 	ErrCertificateNotActive = errors.New("certificate is not active")
 	// ErrCertificateExpired: outside its validity period.
 	ErrCertificateExpired = errors.New("certificate is outside its validity period")
+	// ErrCertificateAutoRegistered: the certificate was just registered
+	// as PENDING_ACTIVATION by JITR (or still is); it wraps
+	// ErrCertificateNotActive, so refusals treat it alike.
+	ErrCertificateAutoRegistered = fmt.Errorf("certificate is pending activation (just-in-time registration): %w", ErrCertificateNotActive)
 )
+
+// AutoRegistrar is just-in-time registration (*certs.Service is one).
+// AutoRegister is given the TLS peer's chain (leaf first, then the
+// intermediates the device sent) of a certificate that is not registered
+// or is PENDING_ACTIVATION; it reports whether it registered (or
+// re-announced) the certificate, in which case the connect is refused.
+type AutoRegistrar interface {
+	AutoRegister(ctx context.Context, chain []*x509.Certificate) (bool, error)
+}
 
 // Certificate authenticates a device by its TLS client certificate: the
 // certificate must be registered (its id is the SHA-256 of its DER, as in
 // AWS), ACTIVE, and inside its validity period. Trust comes from the
 // registration, never from the chain alone: moat does not accept a
-// certificate because some CA signed it.
+// certificate because some CA signed it. A certificate signed by a
+// registered CA (Certificate.CACertificateID) also needs that CA ACTIVE.
+// With an AutoRegistrar, an unregistered certificate may be registered as
+// PENDING_ACTIVATION here (JITR); the connect is still refused.
 func (a *Authenticator) Certificate(ctx context.Context, chain []*x509.Certificate) (Principal, error) {
 	if len(chain) == 0 {
 		return Principal{}, ErrNoCertificate
@@ -37,18 +53,38 @@ func (a *Authenticator) Certificate(ctx context.Context, chain []*x509.Certifica
 	leaf := chain[0]
 	id := pki.CertificateID(leaf.Raw)
 	var rec store.Certificate
+	var ca store.CACertificate
 	err := a.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		rec, err = tx.Certificate(id)
+		if rec, err = tx.Certificate(id); err != nil || rec.CACertificateID == "" {
+			return err
+		}
+		ca, err = tx.CACertificate(rec.CACertificateID)
+		if errors.Is(err, store.ErrNotFound) {
+			ca, err = store.CACertificate{ID: rec.CACertificateID, Status: "DELETED"}, nil
+		}
 		return err
 	})
+	notFound := errors.Is(err, store.ErrNotFound)
+	if a.AutoRegistrar != nil && (notFound || (err == nil && rec.Status == "PENDING_ACTIVATION")) {
+		registered, aerr := a.AutoRegistrar.AutoRegister(ctx, chain)
+		if aerr != nil {
+			return Principal{}, aerr
+		}
+		if registered {
+			return Principal{}, fmt.Errorf("certificate %s: %w", id, ErrCertificateAutoRegistered)
+		}
+	}
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case notFound:
 		return Principal{}, fmt.Errorf("certificate %s: %w", id, ErrUnknownCertificate)
 	case err != nil:
 		return Principal{}, err
 	case rec.Status != "ACTIVE":
 		return Principal{}, fmt.Errorf("certificate %s is %s: %w", id, rec.Status, ErrCertificateNotActive)
+	case rec.CACertificateID != "" && ca.Status != "ACTIVE":
+		// AWS: certificates of an INACTIVE CA cannot connect.
+		return Principal{}, fmt.Errorf("certificate %s: its CA %s is %s: %w", id, ca.ID, ca.Status, ErrCertificateNotActive)
 	}
 	now := time.Now()
 	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {

@@ -48,6 +48,15 @@ type Service struct {
 	// changed or it was deleted, outside the transaction; the broker uses it
 	// to re-check live connections.
 	OnStatusChange func(certID, status string)
+	// OnCAStatusChange, if set, is called after a CA certificate's status
+	// changed (ACTIVE or INACTIVE), outside the transaction: the
+	// connections of the device certificates it signed are re-checked.
+	OnCAStatusChange func(caID, status string)
+	// OnAutoRegistered, if set, is called when a device certificate was
+	// registered by its first connect (JITR) or connected again while
+	// still PENDING_ACTIVATION: the server publishes
+	// $aws/events/certificates/registered/{caID} (see RegisteredEvent).
+	OnAutoRegistered func(caID, certID string, at time.Time)
 }
 
 // New returns a certificate service.

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/moat-iot/moat/internal/access"
 	"github.com/moat-iot/moat/internal/broker"
 	"github.com/moat-iot/moat/internal/certs"
+	"github.com/moat-iot/moat/internal/mqtt/packet"
 	"github.com/moat-iot/moat/internal/policies"
 	"github.com/moat-iot/moat/internal/registry"
 )
@@ -26,6 +28,21 @@ func (s *Server) wireRechecks(reg *registry.Service, cs *certs.Service, pols *po
 	cs.OnStatusChange = func(certID, _ string) {
 		recheck(func(p *access.Permissions) bool { return p.CertificateID() == certID })
 	}
+	// A CA made INACTIVE (or ACTIVE again): the connections of the device
+	// certificates it signed.
+	cs.OnCAStatusChange = func(caID, _ string) {
+		go func() {
+			ids, err := cs.CertificateIDsByCA(context.Background(), caID)
+			if err != nil {
+				s.log.Error("recheck after a CA change: listing its certificates", "ca", caID, "err", err)
+				return
+			}
+			s.broker.Recheck(context.Background(), func(p broker.Permissions) bool {
+				ap, ok := p.(*access.Permissions)
+				return ok && ids[ap.CertificateID()]
+			})
+		}()
+	}
 	pols.OnChange = func(name, target string) {
 		recheck(func(p *access.Permissions) bool {
 			return p.UsesPolicy(name) || (target != "" && (p.CertificateARN() == target || p.HasTarget(target)))
@@ -43,4 +60,15 @@ func (s *Server) wireRechecks(reg *registry.Service, cs *certs.Service, pols *po
 		}
 		recheck(func(p *access.Permissions) bool { return p.ThingName() != "" && set[p.ThingName()] })
 	}
+}
+
+// wireAutoRegistration turns on just-in-time registration: the
+// authenticator asks the certificate service about unknown client
+// certificates, and each registration is announced on
+// $aws/events/certificates/registered/{caCertificateId} through the broker.
+func (s *Server) wireAutoRegistration(cs *certs.Service) {
+	cs.OnAutoRegistered = func(caID, certID string, at time.Time) {
+		s.broker.Publish(&packet.Publish{Topic: certs.RegisteredTopic(caID), Payload: certs.RegisteredEvent(s.cfg.AccountID, caID, certID, at), QoS: 1})
+	}
+	s.auth.AutoRegistrar = cs
 }

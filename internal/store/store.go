@@ -82,6 +82,36 @@ type Tx interface {
 	// group listings is) a cursor of another kind of listing.
 	ListCertificates(p Page, ascending bool) ([]Certificate, string, error)
 
+	// CA certificates (customer CAs registered with RegisterCACertificate)
+	// and the account's registration code.
+
+	// CACertificate returns the CA certificate with this id, or ErrNotFound.
+	CACertificate(id string) (CACertificate, error)
+	// InsertCACertificate adds c; ErrExists if its ID is taken.
+	InsertCACertificate(c CACertificate) error
+	// UpdateCACertificate replaces the mutable fields (Status,
+	// AutoRegistration, RegistrationConfig, UpdatedAt, GenerationID,
+	// CustomerVersion) of an existing CA certificate; ErrNotFound if none.
+	UpdateCACertificate(c CACertificate) error
+	// DeleteCACertificate removes it; ErrNotFound if there is none. The
+	// device certificates it signed are the caller's to check.
+	DeleteCACertificate(id string) error
+	// ListCACertificates returns CA certificates ordered by creation time
+	// then id, as ListCertificates.
+	ListCACertificates(p Page, ascending bool) ([]CACertificate, string, error)
+	// ActiveCACertificates returns every CA certificate whose Status is
+	// ACTIVE, in no particular order (the trust pool of auto-registration).
+	ActiveCACertificates() ([]CACertificate, error)
+	// ListCertificatesByCA returns the device certificates whose
+	// CACertificateID is caID, ordered as ListCertificates.
+	ListCertificatesByCA(caID string, p Page, ascending bool) ([]Certificate, string, error)
+	// RegistrationCode returns the registration code of an account, or
+	// ErrNotFound if it has none yet.
+	RegistrationCode(account string) (string, error)
+	// InsertRegistrationCode sets an account's registration code;
+	// ErrExists if it has one.
+	InsertRegistrationCode(account, code string) error
+
 	// Policies.
 
 	// Policy returns the policy with this name, or ErrNotFound.
@@ -353,6 +383,32 @@ type Certificate struct {
 	UpdatedAt       time.Time
 	GenerationID    string // changes on every update (AWS generationId)
 	CustomerVersion int64  // starts at 1, +1 on every update
+}
+
+// CACertificate is a customer CA certificate registered with
+// RegisterCACertificate. Its ID is the lowercase hex SHA-256 of its DER, as
+// for device certificates. Device certificates it signed name it in
+// Certificate.CACertificateID.
+type CACertificate struct {
+	ID     string
+	PEM    string // the CA certificate, PEM-encoded
+	Status string // ACTIVE or INACTIVE
+	Mode   string // DEFAULT or SNI_ONLY
+	// AutoRegistration is ENABLE or DISABLE (AWS autoRegistrationStatus):
+	// whether unknown device certificates it signed are registered on
+	// their first connect (JITR).
+	AutoRegistration string
+	// RegistrationConfig is the registrationConfig JSON object as the API
+	// took it (templateBody, roleArn, templateName: the JITP hook), stored
+	// byte for byte; nil when there is none.
+	RegistrationConfig []byte
+	Owner              string // the AWS account id that registered it
+	NotBefore          time.Time
+	NotAfter           time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	GenerationID       string // changes on every update (AWS generationId)
+	CustomerVersion    int64  // starts at 1, +1 on every update
 }
 
 // Policy is an IoT policy; its documents live in versions.

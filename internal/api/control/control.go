@@ -80,6 +80,7 @@ func (a *API) Operations() []api.Operation {
 	ops = append(ops, a.groupOperations()...)
 	ops = append(ops, a.tagOperations()...)
 	ops = append(ops, a.certificateExtraOperations()...)
+	ops = append(ops, a.caOperations()...)
 	ops = append(ops, a.principalPolicyOperations()...)
 	ops = append(ops, a.ruleOperations()...)
 	return ops

@@ -245,6 +245,36 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX topic_rules_topic ON topic_rules (topic, name)`,
 	}},
+	{6, "ca certificates", []string{
+		// Customer CA certificates (RegisterCACertificate). auto_registration
+		// is ENABLE or DISABLE; registration_config is the registrationConfig
+		// JSON as the API took it, the empty BLOB for none. Device
+		// certificates name their CA in certificates.ca_certificate_id
+		// (indexed since migration 1); deleting a CA that still has some is
+		// the caller's to refuse.
+		`CREATE TABLE ca_certificates (
+			id                  TEXT PRIMARY KEY,
+			pem                 TEXT NOT NULL,
+			status              TEXT NOT NULL,
+			mode                TEXT NOT NULL,
+			auto_registration   TEXT NOT NULL,
+			registration_config BYTEA NOT NULL,
+			owner               TEXT NOT NULL,
+			not_before          BIGINT NOT NULL,
+			not_after           BIGINT NOT NULL,
+			created_at          BIGINT NOT NULL,
+			updated_at          BIGINT NOT NULL,
+			generation_id       TEXT NOT NULL,
+			customer_version    BIGINT NOT NULL
+		)`,
+		`CREATE INDEX ca_certificates_created_id ON ca_certificates (created_at, id)`,
+		// One registration code per account (GetRegistrationCode), made on
+		// first use and stable after.
+		`CREATE TABLE registration_codes (
+			account_id TEXT PRIMARY KEY,
+			code       TEXT NOT NULL
+		)`,
+	}},
 }
 
 // schemaVersion is the version this code writes and understands.

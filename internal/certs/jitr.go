@@ -1,0 +1,232 @@
+package certs
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/names"
+	"github.com/moat-iot/moat/internal/pki"
+	"github.com/moat-iot/moat/internal/store"
+)
+
+// Device certificates signed by registered CAs: RegisterCertificate, and
+// just-in-time registration (JITR) on first connect.
+//
+// A chain is checked with crypto/x509 against a pool of registered CA
+// certificates (each one a trust anchor, so an intermediate CA registered
+// as a CA anchors too); the intermediates are those the device sent after
+// its leaf. Trust still comes from the record: JITR only makes a
+// PENDING_ACTIVATION record and refuses the connect, and the certificate
+// connects once someone made it ACTIVE.
+
+// RegisterWithCA records a device certificate signed by a registered CA
+// (AWS RegisterCertificate). caPEM names the CA; when empty, any
+// registered ACTIVE CA that verifies the certificate is its CA. The CA must
+// be registered (CertificateValidationException otherwise) and ACTIVE
+// (CertificateStateException); the certificate must pass the checks of
+// RegisterWithoutCA and verify against the CA (CertificateValidation
+// Exception). status is ACTIVE or INACTIVE; when empty, setAsActive
+// decides. The record takes the CA's certificate mode.
+func (s *Service) RegisterWithCA(ctx context.Context, certPEM, caPEM, status string, setAsActive bool) (store.Certificate, error) {
+	if certPEM == "" {
+		return store.Certificate{}, names.Required("certificatePem")
+	}
+	for member, v := range map[string]string{"certificatePem": certPEM, "caCertificatePem": caPEM} {
+		if n := len([]rune(v)); n > MaxCertificatePEM {
+			return store.Certificate{}, awsapi.Errorf(awsapi.InvalidRequest, "%s must be at most %d characters long, got %d.", member, MaxCertificatePEM, n)
+		}
+	}
+	switch status {
+	case "":
+		status = Inactive
+		if setAsActive {
+			status = Active
+		}
+	case Active, Inactive:
+	default:
+		return store.Certificate{}, awsapi.Errorf(awsapi.InvalidRequest, "status must be ACTIVE or INACTIVE for a registered certificate, got %q.", status)
+	}
+	cert, err := pki.ParseCertificatePEM(certPEM)
+	if err != nil {
+		return store.Certificate{}, invalidCert("The certificatePem is not a valid PEM-encoded X.509 certificate.", err)
+	}
+	now := s.now().UTC()
+	if err := checkRegistered(cert, now); err != nil {
+		return store.Certificate{}, err
+	}
+	var caCert *x509.Certificate
+	if caPEM != "" {
+		if caCert, err = pki.ParseCertificatePEM(caPEM); err != nil {
+			return store.Certificate{}, invalidCert("The caCertificatePem is not a valid PEM-encoded X.509 certificate.", err)
+		}
+	}
+	id := pki.CertificateID(cert.Raw)
+	var rec store.Certificate
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		var cands []store.CACertificate
+		if caCert != nil {
+			ca, err := tx.CACertificate(pki.CertificateID(caCert.Raw))
+			if errors.Is(err, store.ErrNotFound) {
+				return invalidCert("The caCertificatePem is not a registered CA certificate (RegisterCACertificate).", nil)
+			}
+			if err != nil {
+				return err
+			}
+			if ca.Status != CAActive {
+				return awsapi.Errorf(awsapi.CertificateState, "CA certificate %s is %s; activate it before registering certificates it signed.", ca.ID, ca.Status)
+			}
+			cands = []store.CACertificate{ca}
+		} else {
+			var err error
+			if cands, err = tx.ActiveCACertificates(); err != nil {
+				return err
+			}
+		}
+		ca, ok := verifyChain(cands, []*x509.Certificate{cert}, now)
+		if !ok {
+			return invalidCert("The certificate is not signed by the CA certificate (or by any registered ACTIVE CA).", nil)
+		}
+		rec = store.Certificate{
+			ID: id, PEM: certPEM, Status: status, CACertificateID: ca.ID, Mode: ca.Mode,
+			NotBefore: cert.NotBefore.UTC(), NotAfter: cert.NotAfter.UTC(),
+			CreatedAt: now, UpdatedAt: now, GenerationID: newGenerationID(), CustomerVersion: 1,
+		}
+		err := tx.InsertCertificate(rec)
+		if errors.Is(err, store.ErrExists) {
+			return &awsapi.Error{Code: awsapi.ResourceAlreadyExists, Message: "Certificate " + id + " is already registered.",
+				ResourceID: id, ResourceARN: s.arns.Cert(id)}
+		}
+		return err
+	})
+	return rec, err
+}
+
+// verifyChain returns the CA among cas that anchors a chain of chain[0]
+// (the leaf) through chain[1:] (intermediates), valid at now. With several
+// anchoring chains, the first whose CA is in cas wins.
+func verifyChain(cas []store.CACertificate, chain []*x509.Certificate, now time.Time) (store.CACertificate, bool) {
+	if len(chain) == 0 || len(cas) == 0 {
+		return store.CACertificate{}, false
+	}
+	roots := x509.NewCertPool()
+	byID := make(map[string]store.CACertificate, len(cas))
+	for _, c := range cas {
+		pc, err := pki.ParseCertificatePEM(c.PEM)
+		if err != nil {
+			continue // validated when registered; skip rather than fail all
+		}
+		roots.AddCert(pc)
+		byID[c.ID] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return store.CACertificate{}, false
+	}
+	for _, ch := range chains {
+		// The anchor is the last certificate of a verified chain; a leaf
+		// that is itself a registered CA is no device certificate.
+		if len(ch) < 2 {
+			continue
+		}
+		if ca, ok := byID[pki.CertificateID(ch[len(ch)-1].Raw)]; ok {
+			return ca, true
+		}
+	}
+	return store.CACertificate{}, false
+}
+
+// AutoRegister is just-in-time registration, called by the authenticator
+// for a client certificate that is not registered or is
+// PENDING_ACTIVATION. An unknown certificate whose chain leads to a
+// registered ACTIVE CA with auto-registration ENABLE is recorded as
+// PENDING_ACTIVATION with that CA; a PENDING_ACTIVATION one that connects
+// again is announced again, as AWS does. Either way OnAutoRegistered is
+// called and AutoRegister reports true: the connect is to be refused. It
+// reports false when the certificate is none of JITR's business.
+func (s *Service) AutoRegister(ctx context.Context, chain []*x509.Certificate) (bool, error) {
+	if len(chain) == 0 {
+		return false, nil
+	}
+	leaf := chain[0]
+	id := pki.CertificateID(leaf.Raw)
+	now := s.now().UTC()
+	var caID string
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		caID = ""
+		c, err := tx.Certificate(id)
+		if err == nil {
+			if c.Status == PendingActivation && c.CACertificateID != "" {
+				caID = c.CACertificateID
+			}
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if checkRegistered(leaf, now) != nil {
+			return nil
+		}
+		active, err := tx.ActiveCACertificates()
+		if err != nil {
+			return err
+		}
+		enabled := active[:0:0]
+		for _, ca := range active {
+			if ca.AutoRegistration == AutoEnable {
+				enabled = append(enabled, ca)
+			}
+		}
+		ca, ok := verifyChain(enabled, chain, now)
+		if !ok {
+			return nil
+		}
+		rec := store.Certificate{
+			ID: id, PEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})), Status: PendingActivation, CACertificateID: ca.ID, Mode: ca.Mode,
+			NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC(),
+			CreatedAt: now, UpdatedAt: now, GenerationID: newGenerationID(), CustomerVersion: 1,
+		}
+		if err := tx.InsertCertificate(rec); err != nil {
+			return err
+		}
+		caID = ca.ID
+		return nil
+	})
+	if err != nil || caID == "" {
+		return false, err
+	}
+	if s.OnAutoRegistered != nil {
+		s.OnAutoRegistered(caID, id, now)
+	}
+	return true, nil
+}
+
+// RegisteredTopic is the topic of a JITR event for a CA.
+func RegisteredTopic(caID string) string { return "$aws/events/certificates/registered/" + caID }
+
+// RegisteredEvent is the payload AWS publishes on RegisteredTopic when a
+// certificate is auto-registered (reference §6.3): timestamp in epoch
+// milliseconds, certificateRegistrationTimestamp the same instant as a
+// string.
+func RegisteredEvent(account, caID, certID string, at time.Time) []byte {
+	ms := at.UnixMilli()
+	b, _ := json.Marshal(struct {
+		CertificateID                    string `json:"certificateId"`
+		CACertificateID                  string `json:"caCertificateId"`
+		Timestamp                        int64  `json:"timestamp"`
+		CertificateStatus                string `json:"certificateStatus"`
+		AWSAccountID                     string `json:"awsAccountId"`
+		CertificateRegistrationTimestamp string `json:"certificateRegistrationTimestamp"`
+	}{certID, caID, ms, PendingActivation, account, strconv.FormatInt(ms, 10)})
+	return b
+}
