@@ -163,7 +163,7 @@ func (b *Broker) Serve(ln net.Listener, cfg *tls.Config) error {
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
-			b.handle(tls.Server(nc, cfg))
+			b.handle(tls.Server(newIdleConn(nc), cfg))
 		}()
 	}
 }

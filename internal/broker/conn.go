@@ -81,8 +81,11 @@ func (c *conn) log() *slog.Logger {
 // An accepted connection's reader runs in a new goroutine, and handle
 // returns: the handshake grows a goroutine's stack to 8 KiB or more, which
 // an idle connection would otherwise keep for its lifetime (the runtime
-// shrinks a stack only while less than a quarter of it is in use); the
-// reader's own starts small and stays at a few KiB while it waits.
+// shrinks a stack only while less than a quarter of it is in use). nc
+// should be a tls.Server over an idleConn (newIdleConn), so that the
+// reader can wait for an idle connection outside crypto/tls and without a
+// goroutine (see idle.go); over any other connection the reader waits in
+// tls.Conn.Read.
 func (b *Broker) handle(nc *tls.Conn) {
 	token := true
 	release := func() {
@@ -104,7 +107,12 @@ func (b *Broker) handle(nc *tls.Conn) {
 	}
 	c := &conn{b: b, nc: nc, done: make(chan struct{})}
 	// No read buffer while idle: one is borrowed per packet (or burst).
-	c.r = packet.NewPooledReader(nc, b.lim.MaxPacketSize)
+	var src io.Reader = nc
+	if ic := c.ic(); ic != nil {
+		ic.tc = nc
+		src = plainReader{ic}
+	}
+	c.r = packet.NewPooledReader(src, b.lim.MaxPacketSize)
 	p, err := c.r.ReadPacket(0)
 	if err != nil {
 		c.refuseDecode(err)
@@ -117,15 +125,40 @@ func (b *Broker) handle(nc *tls.Conn) {
 	}
 	release()
 	_ = nc.SetDeadline(time.Time{})
-	b.wg.Add(1) // before the caller's Done
-	go c.run()
+	b.wg.Add(1) // before the caller's Done; the reader's until teardown
+	go c.run(false)
 }
 
-// run is an accepted connection's reader goroutine.
-func (c *conn) run() {
-	defer c.b.wg.Done()
-	c.readLoop()
+// run is an accepted connection's reader: it reads and handles packets
+// while the client's stream has bytes buffered on this side of the socket
+// and, once it has none, leaves the wait for the next one to a fresh
+// goroutine or the poller (see idle.go) and returns. With wait set it
+// first waits for the socket to be readable. The connection holds one
+// count of b.wg from handle to teardown, whichever goroutine reads it.
+func (c *conn) run(wait bool) {
+	for {
+		if wait {
+			if err := c.ic().wait(); err != nil {
+				c.readEnded(err)
+				c.end()
+				return
+			}
+		}
+		if !c.readLoop() {
+			c.end()
+			return
+		}
+		if c.park() {
+			return
+		}
+		wait = true
+	}
+}
+
+// end tears the connection down once its reader is done.
+func (c *conn) end() {
 	c.teardown()
+	c.b.wg.Done()
 }
 
 // refuseDecode answers a CONNECT that failed to decode, where the
@@ -361,30 +394,40 @@ func (c *conn) denied(a Action, resource string) {
 	c.log().Info("mqtt action denied", "action", a.String(), "resource", resource)
 }
 
-// readLoop reads and handles packets until the connection ends.
-func (c *conn) readLoop() {
+// readLoop reads and handles packets until the connection ends (false) or
+// nothing the client sent is buffered any more (true: see idle.go).
+func (c *conn) readLoop() (idle bool) {
 	for {
 		if c.keep > 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.keep))
 		}
+		if c.idle() {
+			return true
+		}
 		p, err := c.r.ReadPacket(c.version)
 		if err != nil {
-			var pe *packet.Error
-			var ne net.Error
-			switch {
-			case errors.As(err, &pe):
-				c.protocolError(pe.Code, pe.Error())
-			case errors.As(err, &ne) && ne.Timeout():
-				c.kick(packet.KeepAliveTimeout, "keep-alive timeout")
-			case errors.Is(err, io.EOF):
-			default:
-				c.log().Debug("mqtt read ended", "err", err)
-			}
-			return
+			c.readEnded(err)
+			return false
 		}
 		if !c.dispatch(p) {
-			return
+			return false
 		}
+	}
+}
+
+// readEnded handles the error that ended reading: a protocol error or a
+// keep-alive timeout closes the connection with its reason.
+func (c *conn) readEnded(err error) {
+	var pe *packet.Error
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		c.protocolError(pe.Code, pe.Error())
+	case errors.As(err, &ne) && ne.Timeout():
+		c.kick(packet.KeepAliveTimeout, "keep-alive timeout")
+	case errors.Is(err, io.EOF):
+	default:
+		c.log().Debug("mqtt read ended", "err", err)
 	}
 }
 

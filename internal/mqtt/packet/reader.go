@@ -73,6 +73,18 @@ func (r *Reader) SetMaxPacketSize(n int) {
 	r.max = n
 }
 
+// Buffered returns how many bytes of the stream the Reader has read and
+// not yet returned in a packet. A pooled Reader holds a buffer exactly
+// when Buffered is not zero. A caller that wants to wait for the stream's
+// next bytes by other means (a readiness poll, say) may do so only when
+// Buffered is zero: otherwise the next packet may already be here.
+func (r *Reader) Buffered() int {
+	if r.br == nil {
+		return 0
+	}
+	return r.br.Buffered()
+}
+
 // ReadPacket reads and decodes one packet for protocol version v: 0 before
 // the CONNECT (only a CONNECT is accepted then: [MQTT-3.1.0-1]), V311 or V5
 // after it, as given by Connect.ProtocolLevel.

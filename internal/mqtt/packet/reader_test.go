@@ -246,3 +246,31 @@ func TestPooledReader_FirstByteOnly(t *testing.T) {
 		t.Fatalf("%d reads, want 2", src.reads)
 	}
 }
+
+func TestReader_Buffered(t *testing.T) {
+	// Buffered counts the bytes read from the source and not yet returned
+	// in a packet: the second and third PINGREQ after the first packet, none
+	// after the last; a pooled Reader that holds nothing reports zero.
+	stream := pt.Cat(pt.Pkt(0xC0), pt.Pkt(0xC0), pt.Pkt(0xC0))
+	for _, tt := range []struct {
+		name string
+		r    *packet.Reader
+	}{
+		{"plain", packet.NewReader(bytes.NewReader(stream), 0)},
+		{"pooled", packet.NewPooledReader(bytes.NewReader(stream), 0)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if n := tt.r.Buffered(); n != 0 {
+				t.Fatalf("before the first read: Buffered = %d, want 0", n)
+			}
+			for i, want := range []int{4, 2, 0} {
+				if _, err := tt.r.ReadPacket(packet.V311); err != nil {
+					t.Fatalf("packet %d: %v", i, err)
+				}
+				if n := tt.r.Buffered(); n != want {
+					t.Fatalf("after packet %d: Buffered = %d, want %d", i, n, want)
+				}
+			}
+		})
+	}
+}
