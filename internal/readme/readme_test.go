@@ -97,7 +97,7 @@ func TestQuickstart(t *testing.T) {
 	for _, sec := range []struct {
 		title   string
 		mayFail bool
-	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}, {"Rules", false}} {
+	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}, {"Rules", false}, {"Bring your own CA", false}} {
 		body := strings.Join(section(t, string(readme), sec.title), "\n")
 		if sec.mayFail {
 			body = "set +e\n" + body + "\nset -e\n"
@@ -149,6 +149,9 @@ func TestQuickstart(t *testing.T) {
 		`/ingest/lamp-1 {"temp":71,"fw":"1.2","at":`, // the http rule
 		"An error occurred (SqlParseException) when calling the CreateTopicRule operation: line 1:",
 		"the s3 action is not supported by moat",
+		"ACTIVE\tENABLE",       // the registered CA
+		"PENDING_ACTIVATION\t", // the device certificate after its first connect (JITR)
+		"sensor-9 published",   // and after activation
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, text)
