@@ -13,6 +13,7 @@ import (
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/names"
 	"github.com/moat-iot/moat/internal/pki"
+	"github.com/moat-iot/moat/internal/provisioning"
 	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/tags"
 )
@@ -219,6 +220,17 @@ func registrationConfig(b []byte) ([]byte, error) {
 	}
 	if len(m) == 0 {
 		return nil, nil
+	}
+	if raw, ok := m["templateBody"]; ok && string(raw) != "null" {
+		// A JITP template is checked when it is stored, not first when a
+		// device connects.
+		var body string
+		if err := json.Unmarshal(raw, &body); err != nil {
+			return nil, awsapi.Errorf(awsapi.InvalidRequest, "registrationConfig.templateBody must be a string.")
+		}
+		if _, err := provisioning.Parse(body); err != nil {
+			return nil, awsapi.Errorf(awsapi.InvalidRequest, "registrationConfig.templateBody is not a valid provisioning template: %v", err)
+		}
 	}
 	return append([]byte(nil), b...), nil
 }

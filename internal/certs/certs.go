@@ -57,6 +57,13 @@ type Service struct {
 	// still PENDING_ACTIVATION: the server publishes
 	// $aws/events/certificates/registered/{caID} (see RegisteredEvent).
 	OnAutoRegistered func(caID, certID string, at time.Time)
+	// OnProvisioned, if set, is called after just-in-time provisioning
+	// ran for a device certificate (see jitp.go), outside the
+	// transaction: err is nil when the template's resources were made, or
+	// says why nothing was (an ErrProvisioning error for a fault of the
+	// template or what it names). When nil, failures are logged with
+	// slog's default logger.
+	OnProvisioned func(p Provisioned, err error)
 }
 
 // New returns a certificate service.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -154,6 +155,14 @@ func verifyChain(cas []store.CACertificate, chain []*x509.Certificate, now time.
 // again is announced again, as AWS does. Either way OnAutoRegistered is
 // called and AutoRegister reports true: the connect is to be refused. It
 // reports false when the certificate is none of JITR's business.
+//
+// When the CA's registrationConfig has a templateBody, the unknown
+// certificate is provisioned instead (JITP, jitp.go): registered with the
+// template's status together with the template's thing and policies, in
+// one transaction; OnAutoRegistered and OnProvisioned are called and the
+// connect is refused, so the device's next connect uses what was made. A
+// template that fails registers nothing: OnProvisioned is told why and
+// AutoRegister reports false (the certificate stays unknown).
 func (s *Service) AutoRegister(ctx context.Context, chain []*x509.Certificate) (bool, error) {
 	if len(chain) == 0 {
 		return false, nil
@@ -161,9 +170,12 @@ func (s *Service) AutoRegister(ctx context.Context, chain []*x509.Certificate) (
 	leaf := chain[0]
 	id := pki.CertificateID(leaf.Raw)
 	now := s.now().UTC()
-	var caID string
+	var (
+		caID string
+		prov *Provisioned
+	)
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		caID = ""
+		caID, prov = "", nil
 		c, err := tx.Certificate(id)
 		if err == nil {
 			if c.Status == PendingActivation && c.CACertificateID != "" {
@@ -196,19 +208,52 @@ func (s *Service) AutoRegister(ctx context.Context, chain []*x509.Certificate) (
 			NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC(),
 			CreatedAt: now, UpdatedAt: now, GenerationID: newGenerationID(), CustomerVersion: 1,
 		}
-		if err := tx.InsertCertificate(rec); err != nil {
+		caID = ca.ID
+		tmpl, err := jitpTemplate(ca)
+		if err == nil && tmpl != nil {
+			prov = &Provisioned{CACertificateID: ca.ID, CertificateID: id, At: now}
+			err = s.provision(tx, tmpl, leaf, rec, prov)
+		}
+		if err != nil {
+			if prov == nil {
+				prov = &Provisioned{CACertificateID: ca.ID, CertificateID: id, At: now}
+			}
 			return err
 		}
-		caID = ca.ID
-		return nil
+		if prov != nil {
+			return nil
+		}
+		return tx.InsertCertificate(rec)
 	})
+	if prov != nil && err != nil {
+		s.provisioned(*prov, err)
+		if errors.Is(err, ErrProvisioning) {
+			return false, nil
+		}
+		return false, err
+	}
 	if err != nil || caID == "" {
 		return false, err
+	}
+	if prov != nil {
+		s.provisioned(*prov, nil)
 	}
 	if s.OnAutoRegistered != nil {
 		s.OnAutoRegistered(caID, id, now)
 	}
 	return true, nil
+}
+
+// provisioned reports a JITP run to OnProvisioned, or logs a failure when
+// it is nil.
+func (s *Service) provisioned(p Provisioned, err error) {
+	if s.OnProvisioned != nil {
+		s.OnProvisioned(p, err)
+		return
+	}
+	if err != nil {
+		slog.Default().Warn("just-in-time provisioning failed; nothing was registered", "ca", p.CACertificateID, "certificate", p.CertificateID, "err", err)
+	}
 }
 
 // RegisteredTopic is the topic of a JITR event for a CA.

@@ -66,9 +66,26 @@ func (s *Server) wireRechecks(reg *registry.Service, cs *certs.Service, pols *po
 // authenticator asks the certificate service about unknown client
 // certificates, and each registration is announced on
 // $aws/events/certificates/registered/{caCertificateId} through the broker.
-func (s *Server) wireAutoRegistration(cs *certs.Service) {
+// Just-in-time provisioning is logged; the thing it made or updated gets
+// its dynamic groups evaluated and the live connections of that thing
+// (other certificates attached to it) re-checked, as after a registry call.
+func (s *Server) wireAutoRegistration(cs *certs.Service, reg *registry.Service) {
 	cs.OnAutoRegistered = func(caID, certID string, at time.Time) {
 		s.broker.Publish(&packet.Publish{Topic: certs.RegisteredTopic(caID), Payload: certs.RegisteredEvent(s.cfg.AccountID, caID, certID, at), QoS: 1})
+	}
+	cs.OnProvisioned = func(p certs.Provisioned, err error) {
+		if err != nil {
+			s.log.Warn("just-in-time provisioning failed; nothing was registered", "ca", p.CACertificateID, "certificate", p.CertificateID, "err", err)
+			return
+		}
+		s.log.Info("just-in-time provisioning", "ca", p.CACertificateID, "certificate", p.CertificateID, "thing", p.ThingName, "policies", p.Policies)
+		if p.ThingName == "" {
+			return
+		}
+		reg.ThingChanged(context.Background(), p.ThingName)
+		if reg.OnGroupChange != nil {
+			reg.OnGroupChange([]string{p.ThingName})
+		}
 	}
 	s.auth.AutoRegistrar = cs
 }

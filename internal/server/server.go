@@ -202,7 +202,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("broker: %w", err)
 	}
 	s.wireRechecks(reg, ctl.Certs, pols)
-	s.wireAutoRegistration(ctl.Certs)
+	s.wireAutoRegistration(ctl.Certs, reg)
 	sh := s.cfg.Shadow
 	s.shadows, err = shadow.New(shadow.Options{
 		Store: st, Broker: s.broker, Logger: s.log, Registerer: s.reg,
