@@ -18,6 +18,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
@@ -183,6 +184,17 @@ func newPermissions(arns arn.Builder, p auth.Principal, compiled []*policy.Compi
 
 // Principal names the identity for logs.
 func (p *Permissions) Principal() string { return p.principal.String() }
+
+var _ broker.Expirer = (*Permissions)(nil)
+
+// ValidUntil is the certificate's notAfter: the broker closes the
+// connection then. Zero without a certificate.
+func (p *Permissions) ValidUntil() time.Time {
+	if c := p.principal.Certificate; c != nil {
+		return c.NotAfter
+	}
+	return time.Time{}
+}
 
 // Allow answers from the cache, evaluating the policies on a miss.
 func (p *Permissions) Allow(a broker.Action, resource string) bool {

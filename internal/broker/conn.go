@@ -52,6 +52,8 @@ type conn struct {
 	kicked   bool
 	// graceful is set by the reader on DISCONNECT 0x00: no will.
 	graceful bool
+	// expiry closes the connection when its certificate expires (Expirer).
+	expiry *time.Timer
 }
 
 // maxOutAliases bounds the topic aliases the broker assigns towards one
@@ -125,8 +127,34 @@ func (b *Broker) handle(nc *tls.Conn) {
 	}
 	release()
 	_ = nc.SetDeadline(time.Time{})
+	c.expireAt()
 	b.wg.Add(1) // before the caller's Done; the reader's until teardown
 	go c.run(false)
+}
+
+// expireAt closes the connection when its credential stops being valid
+// (Expirer); the timer is stopped when the connection closes.
+func (c *conn) expireAt() {
+	e, ok := c.permissions().(Expirer)
+	if !ok {
+		return
+	}
+	until := e.ValidUntil()
+	if until.IsZero() {
+		return
+	}
+	t := time.AfterFunc(time.Until(until), func() {
+		c.log().Info("mqtt credential expired", "valid_until", until)
+		c.kick(packet.BadAuthenticationMethod, "the client certificate expired")
+	})
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		t.Stop()
+		return
+	}
+	c.expiry = t
+	c.mu.Unlock()
 }
 
 // run is an accepted connection's reader: it reads and handles packets
@@ -373,7 +401,12 @@ func (c *conn) close() {
 		return
 	}
 	c.closed = true
+	expiry := c.expiry
+	c.expiry = nil
 	c.mu.Unlock()
+	if expiry != nil {
+		expiry.Stop()
+	}
 	// Close the TCP connection under the TLS one without waiting for a
 	// close_notify to be written to a client that may not read.
 	if nc := c.nc.NetConn(); nc != nil {

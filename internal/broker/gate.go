@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"net"
+	"time"
 
 	"github.com/moat-iot/moat/internal/mqtt/packet"
 )
@@ -72,6 +73,14 @@ type Permissions interface {
 	Allow(a Action, resource string) bool
 	// Principal names the connection's identity for logs (e.g. cert/ID).
 	Principal() string
+}
+
+// Expirer is implemented by Permissions whose credential stops being valid
+// at a known time (a certificate's notAfter): the broker closes the
+// connection then, with DISCONNECT 0x8C for MQTT 5, as it does for a
+// certificate made INACTIVE. The zero time means never.
+type Expirer interface {
+	ValidUntil() time.Time
 }
 
 // Refusal is a refused CONNECT: the MQTT 5 reason code (mapped to the
