@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -343,5 +344,32 @@ func TestRegistrationConfigTemplateChecked(t *testing.T) {
 	}
 	if _, err := registrationConfig(body); err != nil {
 		t.Errorf("AWS's JITP template refused: %v", err)
+	}
+}
+
+// countingStore counts write transactions.
+type countingStore struct {
+	store.Store
+	updates atomic.Int32
+}
+
+func (c *countingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	c.updates.Add(1)
+	return c.Store.Update(ctx, fn)
+}
+
+// An unknown certificate that chains to no CA with auto-registration costs
+// a read, never a write transaction (anyone may attempt a handshake).
+func TestAutoRegisterUnknownIsReadOnly(t *testing.T) {
+	f := newJITP(t, awsTemplate(t))
+	cs := &countingStore{Store: f.st}
+	svc := New(cs, nil, f.arns)
+	stranger := mk(t, 99, nil, false) // self-signed, no registered CA
+	ok, err := svc.AutoRegister(context.Background(), []*x509.Certificate{stranger.cert})
+	if err != nil || ok {
+		t.Fatalf("AutoRegister(stranger) = %v, %v; want false, nil", ok, err)
+	}
+	if n := cs.updates.Load(); n != 0 {
+		t.Errorf("%d write transactions for an unknown certificate, want 0", n)
 	}
 }

@@ -170,6 +170,9 @@ func (s *Service) AutoRegister(ctx context.Context, chain []*x509.Certificate) (
 	leaf := chain[0]
 	id := pki.CertificateID(leaf.Raw)
 	now := s.now().UTC()
+	if ok, err := s.mayAutoRegister(ctx, id, chain, now); err != nil || !ok {
+		return false, err
+	}
 	var (
 		caID string
 		prov *Provisioned
@@ -254,6 +257,41 @@ func (s *Service) provisioned(p Provisioned, err error) {
 	if err != nil {
 		slog.Default().Warn("just-in-time provisioning failed; nothing was registered", "ca", p.CACertificateID, "certificate", p.CertificateID, "err", err)
 	}
+}
+
+// mayAutoRegister is AutoRegister's read-only first look: whether the
+// certificate is pending already or chains to a CA with auto-registration
+// on. Most unknown certificates (anyone may attempt a TLS handshake) match
+// no CA, and then no write transaction is taken for them.
+func (s *Service) mayAutoRegister(ctx context.Context, id string, chain []*x509.Certificate, now time.Time) (bool, error) {
+	var ok bool
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		ok = false
+		c, err := tx.Certificate(id)
+		if err == nil {
+			ok = c.Status == PendingActivation && c.CACertificateID != ""
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if checkRegistered(chain[0], now) != nil {
+			return nil
+		}
+		active, err := tx.ActiveCACertificates()
+		if err != nil {
+			return err
+		}
+		enabled := active[:0:0]
+		for _, ca := range active {
+			if ca.AutoRegistration == AutoEnable {
+				enabled = append(enabled, ca)
+			}
+		}
+		_, ok = verifyChain(enabled, chain, now)
+		return nil
+	})
+	return ok, err
 }
 
 // RegisteredTopic is the topic of a JITR event for a CA.
