@@ -189,22 +189,9 @@ func (s *Service) AutoRegister(ctx context.Context, chain []*x509.Certificate) (
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if checkRegistered(leaf, now) != nil {
-			return nil
-		}
-		active, err := tx.ActiveCACertificates()
-		if err != nil {
+		ca, ok, err := autoRegisteringCA(tx, chain, now)
+		if err != nil || !ok {
 			return err
-		}
-		enabled := active[:0:0]
-		for _, ca := range active {
-			if ca.AutoRegistration == AutoEnable {
-				enabled = append(enabled, ca)
-			}
-		}
-		ca, ok := verifyChain(enabled, chain, now)
-		if !ok {
-			return nil
 		}
 		rec := store.Certificate{
 			ID: id, PEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})), Status: PendingActivation, CACertificateID: ca.ID, Mode: ca.Mode,
@@ -275,23 +262,31 @@ func (s *Service) mayAutoRegister(ctx context.Context, id string, chain []*x509.
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if checkRegistered(chain[0], now) != nil {
-			return nil
-		}
-		active, err := tx.ActiveCACertificates()
-		if err != nil {
-			return err
-		}
-		enabled := active[:0:0]
-		for _, ca := range active {
-			if ca.AutoRegistration == AutoEnable {
-				enabled = append(enabled, ca)
-			}
-		}
-		_, ok = verifyChain(enabled, chain, now)
-		return nil
+		_, ok, err = autoRegisteringCA(tx, chain, now)
+		return err
 	})
 	return ok, err
+}
+
+// autoRegisteringCA returns the registered ACTIVE CA with auto-registration
+// on that the chain (leaf first, then the intermediates the device sent)
+// leads to, if the leaf itself is fit to be registered.
+func autoRegisteringCA(tx store.Tx, chain []*x509.Certificate, now time.Time) (store.CACertificate, bool, error) {
+	if checkRegistered(chain[0], now) != nil {
+		return store.CACertificate{}, false, nil
+	}
+	active, err := tx.ActiveCACertificates()
+	if err != nil {
+		return store.CACertificate{}, false, err
+	}
+	enabled := active[:0:0]
+	for _, ca := range active {
+		if ca.AutoRegistration == AutoEnable {
+			enabled = append(enabled, ca)
+		}
+	}
+	ca, ok := verifyChain(enabled, chain, now)
+	return ca, ok, nil
 }
 
 // RegisteredTopic is the topic of a JITR event for a CA.
