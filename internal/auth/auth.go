@@ -81,6 +81,9 @@ type Authenticator struct {
 	// PENDING_ACTIVATION client certificates (JITR; see Certificate).
 	// Set it before serving.
 	AutoRegistrar AutoRegistrar
+	// CRLs, if set, refuses certificates on their CA's revocation list
+	// (see Certificate). Set it before serving.
+	CRLs RevocationChecker
 }
 
 // New returns an authenticator for one region and account. The region is

@@ -27,7 +27,19 @@ var (
 	// as PENDING_ACTIVATION by JITR (or still is); it wraps
 	// ErrCertificateNotActive, so refusals treat it alike.
 	ErrCertificateAutoRegistered = fmt.Errorf("certificate is pending activation (just-in-time registration): %w", ErrCertificateNotActive)
+	// ErrCertificateRevokedByCRL: the certificate is on a certificate
+	// revocation list of its CA (--crl); it wraps ErrCertificateNotActive,
+	// so refusals treat it alike.
+	ErrCertificateRevokedByCRL = fmt.Errorf("certificate is on its CA's certificate revocation list: %w", ErrCertificateNotActive)
 )
+
+// RevocationChecker answers from the operator's certificate revocation
+// lists (*certs.CRLs is one). Revoked is given the CA id of the
+// certificate's record ("" for moat's own device CA) and the certificate;
+// it must be safe for concurrent use.
+type RevocationChecker interface {
+	Revoked(caID string, cert *x509.Certificate) bool
+}
 
 // AutoRegistrar is just-in-time registration (*certs.Service is one).
 // AutoRegister is given the TLS peer's chain (leaf first, then the
@@ -44,6 +56,8 @@ type AutoRegistrar interface {
 // registration, never from the chain alone: moat does not accept a
 // certificate because some CA signed it. A certificate signed by a
 // registered CA (Certificate.CACertificateID) also needs that CA ACTIVE.
+// With a RevocationChecker (Authenticator.CRLs), a certificate on a CRL of
+// its CA is refused (ErrCertificateRevokedByCRL), whatever its record says.
 // With an AutoRegistrar, an unregistered certificate may be registered as
 // PENDING_ACTIVATION here (JITR); the connect is still refused.
 func (a *Authenticator) Certificate(ctx context.Context, chain []*x509.Certificate) (Principal, error) {
@@ -85,6 +99,8 @@ func (a *Authenticator) Certificate(ctx context.Context, chain []*x509.Certifica
 	case rec.CACertificateID != "" && ca.Status != "ACTIVE":
 		// AWS: certificates of an INACTIVE CA cannot connect.
 		return Principal{}, fmt.Errorf("certificate %s: its CA %s is %s: %w", id, ca.ID, ca.Status, ErrCertificateNotActive)
+	case a.CRLs != nil && a.CRLs.Revoked(rec.CACertificateID, leaf):
+		return Principal{}, fmt.Errorf("certificate %s: %w", id, ErrCertificateRevokedByCRL)
 	}
 	now := time.Now()
 	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {

@@ -132,6 +132,17 @@ type Config struct {
 
 	// Rules configure the rules engine (--rules-*).
 	Rules Rules `yaml:"rules"`
+
+	// CRLs are certificate revocation list files (--crl), one CRL each,
+	// PEM or DER, each matched to a registered CA (or moat's device CA)
+	// by its signature and reloaded when it changes. Empty (the default):
+	// none.
+	CRLs []string `yaml:"crl"`
+
+	// TLS is the operator's server certificate (--server-cert,
+	// --server-key, --server-ca); empty (the default): moat issues its own.
+	// See ServerCertFiles and LoadServerCert.
+	TLS ServerCertFiles `yaml:"tls"`
 }
 
 // Limits are the explicit bounds of the HTTPS surface. Every field has a

@@ -290,6 +290,24 @@ var settings = []setting{
 	count(setting{flag: "rules-max-hops", key: "rules.max-hops", group: groups[9],
 		usage: "How many rule actions in a row may produce a message and still have rules run on it (a republish of a republish...), 1 to 64: loops end there."},
 		func(c *Config) *int { return &c.Rules.MaxHops }),
+
+	{flag: "crl", key: "crl", arg: "PATH", group: groups[2], list: true,
+		usage: "A certificate revocation list file (PEM or DER) of a registered CA or of moat's device CA, matched by its signature; repeat for several. " +
+			"Certificates on it are refused and their live connections closed; the file is reloaded when it changes, and one that fails to load leaves the previous in force.",
+		get:   func(c *Config) string { return strings.Join(c.CRLs, ",") },
+		set:   func(c *Config, v string) error { c.CRLs = append(c.CRLs, v); return nil },
+		reset: func(c *Config) { c.CRLs = []string{} }},
+
+	str(setting{flag: "server-cert", key: "tls.server-cert", arg: "PATH", group: groups[2],
+		usage: "PEM file of an operator-provided server certificate (RSA 2048+ or ECDSA P-256/P-384, serverAuth), then its intermediates; served on the MQTT and HTTPS listeners " +
+			"instead of moat's own, never renewed, read at start. Needs --server-key. root-ca.pem then holds its root: the file's last certificate if self-signed, else --server-ca."},
+		func(c *Config) *string { return &c.TLS.Cert }),
+	str(setting{flag: "server-key", key: "tls.server-key", arg: "PATH", group: groups[2],
+		usage: "PEM file of the private key of --server-cert (not accessible by others)."},
+		func(c *Config) *string { return &c.TLS.Key }),
+	str(setting{flag: "server-ca", key: "tls.server-ca", arg: "PATH", group: groups[2],
+		usage: "PEM file of the one root certificate --server-cert chains to, written to root-ca.pem for devices to trust; needed when the chain in --server-cert does not end in its self-signed root."},
+		func(c *Config) *string { return &c.TLS.CA }),
 }
 
 // quoteDefault formats a default for help.

@@ -140,6 +140,8 @@ func (c Config) Validate() error {
 	c.validateDecisionLog(bad)
 	c.validateShadow(bad)
 	c.validateRules(bad)
+	c.validateCRL(bad)
+	c.validateServerCert(bad)
 	if c.ThingTypeDeleteDelay < 0 || c.ThingTypeDeleteDelay > maxTypeDelete {
 		bad("thing-type-delete-delay", "must be between 0s and %v, got %v", maxTypeDelete, c.ThingTypeDeleteDelay)
 	}

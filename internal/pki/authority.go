@@ -62,6 +62,15 @@ func LoadOrCreate(opts Options) (*Authority, error) {
 	}
 	dns, ips, _ := normalizeHostnames(opts.Hostnames) // checked by Validate
 	a := &Authority{opts: opts, dns: dns, ips: ips}
+	if opts.Operator != nil {
+		if err := a.useOperator(); err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
+	if err := a.unparkMoatRoot(); err != nil {
+		return nil, err
+	}
 
 	var err error
 	a.root, a.rootKey, err = a.loadOrCreateCA(RootCertFile, RootKeyFile, "moat Root CA", opts.ServerKeyType,
@@ -354,7 +363,13 @@ func (a *Authority) commonName() string {
 // it did. Connections made afterwards get the new certificate through
 // GetCertificate. Call it periodically (daily is plenty) in a long-running
 // server.
+//
+// With Options.Operator it does nothing: the operator renews their
+// certificate and restarts moat.
 func (a *Authority) RenewIfNeeded() (bool, error) {
+	if a.opts.Operator != nil {
+		return false, nil
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cur := a.server.Load()
@@ -379,7 +394,8 @@ func (a *Authority) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, erro
 // root) with its key. Do not modify it.
 func (a *Authority) ServerCertificate() *tls.Certificate { return a.server.Load() }
 
-// RootPEM returns the root CA certificate in PEM: the content of root-ca.pem.
+// RootPEM returns the root CA certificate in PEM: the content of root-ca.pem
+// (the operator's root with Options.Operator).
 func (a *Authority) RootPEM() []byte { return append([]byte(nil), a.rootPEM...) }
 
 // RootPath returns the path of root-ca.pem, the file clients pin.

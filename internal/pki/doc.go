@@ -39,6 +39,23 @@
 //	server.key     0600  server private key
 //	device-ca.pem  0644  device CA certificate (until 2049-12-31T23:59:59Z)
 //	device-ca.key  0600  device CA private key
+//	root-ca.moat.pem 0644 moat's root CA certificate, while an operator's root is in root-ca.pem
+//
+// # An operator's server certificate
+//
+// With Options.Operator (moat serve --server-cert/--server-key), moat serves
+// the operator's chain on every listener instead of server.pem, never renews
+// it (RenewIfNeeded does nothing) and reads it again at each start. The
+// trust anchor written to root-ca.pem is chosen by one rule: the --server-ca
+// certificate if given, else the last certificate of the chain file, which
+// must be self-signed (see ParseOperatorCert). The certificate must cover at
+// least one configured host name; those it misses are reported as warnings.
+// The loopback addresses moat puts in its own certificate are not required.
+//
+// moat's own root CA is kept meanwhile: its certificate moves to
+// root-ca.moat.pem (root-ca.key stays), and the first start without
+// Options.Operator moves it back, so server.pem is valid again. The device
+// CA is loaded or created as always and keeps issuing device certificates.
 //
 // The data dir is created 0700 if missing; a group- or world-writable data
 // dir, or a private key file readable by group or others, is refused.

@@ -19,6 +19,9 @@ const (
 	ServerKeyFile  = "server.key"    // server private key, 0600
 	DeviceCertFile = "device-ca.pem" // device CA certificate, 0644 (issuer only, not trusted)
 	DeviceKeyFile  = "device-ca.key" // device CA private key, 0600
+	// MoatRootCertFile holds moat's own root CA certificate while root-ca.pem
+	// holds an operator's root (Options.Operator), 0644.
+	MoatRootCertFile = "root-ca.moat.pem"
 )
 
 const (

@@ -94,6 +94,13 @@ type Options struct {
 	// and of the device CA when it is created. ECDSAP256 (zero) or RSA2048.
 	DeviceKeyType KeyType
 
+	// Operator, if not nil, is the operator's server certificate: it is
+	// served instead of server.pem and never renewed, and its Root is
+	// written to root-ca.pem (moat's own root CA is parked in
+	// root-ca.moat.pem meanwhile; see the package documentation).
+	// Hostnames must not all be outside it.
+	Operator *OperatorCert
+
 	// Now returns the current time; nil means time.Now. A test seam.
 	Now func() time.Time
 }
@@ -113,8 +120,15 @@ func (o Options) Validate() error {
 	default:
 		return fmt.Errorf("pki: options: invalid DeviceKeyType %v (want ecdsa-p256 or rsa-2048)", o.DeviceKeyType)
 	}
-	_, _, err := normalizeHostnames(o.Hostnames)
-	return err
+	if _, _, err := normalizeHostnames(o.Hostnames); err != nil {
+		return err
+	}
+	if o.Operator != nil {
+		if _, err := o.Operator.CheckCovers(o.hostnames()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o Options) now() time.Time {

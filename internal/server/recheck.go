@@ -2,12 +2,16 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/moat-iot/moat/internal/access"
 	"github.com/moat-iot/moat/internal/broker"
 	"github.com/moat-iot/moat/internal/certs"
 	"github.com/moat-iot/moat/internal/mqtt/packet"
+	"github.com/moat-iot/moat/internal/pki"
 	"github.com/moat-iot/moat/internal/policies"
 	"github.com/moat-iot/moat/internal/registry"
 )
@@ -30,19 +34,7 @@ func (s *Server) wireRechecks(reg *registry.Service, cs *certs.Service, pols *po
 	}
 	// A CA made INACTIVE (or ACTIVE again): the connections of the device
 	// certificates it signed.
-	cs.OnCAStatusChange = func(caID, _ string) {
-		go func() {
-			ids, err := cs.CertificateIDsByCA(context.Background(), caID)
-			if err != nil {
-				s.log.Error("recheck after a CA change: listing its certificates", "ca", caID, "err", err)
-				return
-			}
-			s.broker.Recheck(context.Background(), func(p broker.Permissions) bool {
-				ap, ok := p.(*access.Permissions)
-				return ok && ids[ap.CertificateID()]
-			})
-		}()
-	}
+	cs.OnCAStatusChange = func(caID, _ string) { go s.recheckCA(cs, caID) }
 	pols.OnChange = func(name, target string) {
 		recheck(func(p *access.Permissions) bool {
 			return p.UsesPolicy(name) || (target != "" && (p.CertificateARN() == target || p.HasTarget(target)))
@@ -60,6 +52,65 @@ func (s *Server) wireRechecks(reg *registry.Service, cs *certs.Service, pols *po
 		}
 		recheck(func(p *access.Permissions) bool { return p.ThingName() != "" && set[p.ThingName()] })
 	}
+}
+
+// recheckCA re-checks the live connections of the device certificates
+// the registered CA caID signed.
+func (s *Server) recheckCA(cs *certs.Service, caID string) {
+	ids, err := cs.CertificateIDsByCA(context.Background(), caID)
+	if err != nil {
+		s.log.Error("recheck after a CA change: listing its certificates", "ca", caID, "err", err)
+		return
+	}
+	s.broker.Recheck(context.Background(), func(p broker.Permissions) bool {
+		ap, ok := p.(*access.Permissions)
+		return ok && ids[ap.CertificateID()]
+	})
+}
+
+// wireCRLs loads the --crl files (a file that fails to load is logged,
+// not fatal), has the authenticator refuse the certificates on them, and
+// watches the files. A reload that adds serials to a CA's list re-checks
+// the live connections of that CA's certificates, which closes those now
+// refused (DISCONNECT 0x8C). For moat's own device CA, whose certificates
+// have no CA id, every certificate connection is re-checked.
+func (s *Server) wireCRLs(ctx context.Context, cs *certs.Service) error {
+	if len(s.cfg.CRLs) == 0 {
+		return nil
+	}
+	devPEM, err := os.ReadFile(filepath.Join(s.cfg.DataDir, pki.DeviceCertFile))
+	if err != nil {
+		return fmt.Errorf("crl: device CA: %w", err)
+	}
+	deviceCA, err := pki.ParseCertificatePEM(string(devPEM))
+	if err != nil {
+		return fmt.Errorf("crl: device CA: %w", err)
+	}
+	crls, err := certs.NewCRLs(certs.CRLOptions{
+		Paths: s.cfg.CRLs, Logger: s.log, Registerer: s.reg,
+		CAs: func(ctx context.Context) ([]certs.IssuerCA, error) {
+			cas, err := cs.RegisteredCAs(ctx)
+			return append(cas, certs.IssuerCA{ID: certs.DeviceCA, Cert: deviceCA}), err
+		},
+		OnRevoked: func(caID string) {
+			if caID != certs.DeviceCA {
+				go s.recheckCA(cs, caID)
+				return
+			}
+			go s.broker.Recheck(context.Background(), func(p broker.Permissions) bool {
+				ap, ok := p.(*access.Permissions)
+				return ok && ap.CertificateID() != ""
+			})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	_ = crls.Reload(ctx) // failures are logged; the watcher retries on change
+	s.auth.CRLs = crls
+	crls.Start()
+	s.crls = crls
+	return nil
 }
 
 // wireAutoRegistration turns on just-in-time registration: the

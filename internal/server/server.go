@@ -67,6 +67,8 @@ type Server struct {
 	auth *auth.Authenticator
 	// decisions is the policy decision log; nil with --decision-log off.
 	decisions *decisionlog.Log
+	// crls are the --crl files and their watcher; nil without --crl.
+	crls *certs.CRLs
 
 	httpsLn   net.Listener
 	metricsLn net.Listener
@@ -126,9 +128,20 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--device-key-type: %w", err)
 	}
-	authority, err := pki.LoadOrCreate(pki.Options{Dir: dir, Hostnames: s.cfg.Hostnames, ServerKeyType: serverKey, DeviceKeyType: deviceKey})
+	// An operator's certificate (--server-cert) is read at every start and
+	// replaces the one moat issues; pki reports the host names it misses.
+	operator, _, err := s.cfg.LoadServerCert(time.Now())
+	if err != nil {
+		return err
+	}
+	authority, err := pki.LoadOrCreate(pki.Options{Dir: dir, Hostnames: s.cfg.Hostnames, ServerKeyType: serverKey, DeviceKeyType: deviceKey,
+		Operator: operator})
 	if err != nil {
 		return fmt.Errorf("pki: %w", err)
+	}
+	if operator != nil {
+		s.log.Info("serving the operator's server certificate", "file", s.cfg.TLS.Cert,
+			"subject", operator.Leaf().Subject.String(), "not_after", operator.Leaf().NotAfter.UTC().Format(time.RFC3339))
 	}
 	s.pki = authority
 	rep := authority.Report()
@@ -203,6 +216,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.wireRechecks(reg, ctl.Certs, pols)
 	s.wireAutoRegistration(ctl.Certs, reg)
+	if err := s.wireCRLs(ctx, ctl.Certs); err != nil {
+		return err
+	}
 	sh := s.cfg.Shadow
 	s.shadows, err = shadow.New(shadow.Options{
 		Store: st, Broker: s.broker, Logger: s.log, Registerer: s.reg,
@@ -395,6 +411,9 @@ func (s *Server) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
 	defer cancel()
 	var errs []error
+	if s.crls != nil {
+		s.crls.Close()
+	}
 	if s.broker != nil {
 		if err := s.broker.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("mqtt: %w", err))
@@ -437,6 +456,9 @@ func (s *Server) closeAll() {
 		if ln != nil {
 			_ = ln.Close()
 		}
+	}
+	if s.crls != nil {
+		s.crls.Close()
 	}
 	if s.decisions != nil {
 		_ = s.decisions.Close()
