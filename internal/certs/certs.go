@@ -56,7 +56,9 @@ type Service struct {
 	// registered by its first connect (JITR) or connected again while
 	// still PENDING_ACTIVATION: the server publishes
 	// $aws/events/certificates/registered/{caID} (see RegisteredEvent).
-	OnAutoRegistered func(caID, certID string, at time.Time)
+	// status is the certificate's: PENDING_ACTIVATION, or what a JITP
+	// template made it.
+	OnAutoRegistered func(caID, certID, status string, at time.Time)
 	// OnProvisioned, if set, is called after just-in-time provisioning
 	// ran for a device certificate (see jitp.go), outside the
 	// transaction: err is nil when the template's resources were made, or

@@ -54,6 +54,8 @@ type Provisioned struct {
 	CACertificateID string
 	// CertificateID is the device certificate.
 	CertificateID string
+	// Status is the status the template gave it (ACTIVE or INACTIVE).
+	Status string
 	// ThingName is the thing created or updated, or "" when the template
 	// has no thing (or provisioning failed before naming it).
 	ThingName string
@@ -100,6 +102,7 @@ func (s *Service) provision(tx store.Tx, tmpl *provisioning.Template, leaf *x509
 	if err := jitpCertificate(plan.Certificate, leaf, &rec); err != nil {
 		return err
 	}
+	out.Status = rec.Status
 	if len(plan.Policies) > jitpMaxPolicies {
 		return fmt.Errorf("%w: the template attaches %d policies; a certificate can have at most %d", ErrProvisioning, len(plan.Policies), jitpMaxPolicies)
 	}

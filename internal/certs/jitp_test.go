@@ -63,14 +63,15 @@ func awsTemplate(t *testing.T) string {
 // jitpFixture is a certificate service over a fresh store with one ACTIVE
 // CA (auto-registration ENABLE) whose registrationConfig holds a template.
 type jitpFixture struct {
-	svc   *Service
-	st    store.Store
-	ca    *kc
-	caID  string
-	arns  arn.Builder
-	event []string      // OnAutoRegistered: certificate IDs
-	prov  []Provisioned // OnProvisioned, successes
-	errs  []error       // OnProvisioned, failures
+	svc    *Service
+	st     store.Store
+	ca     *kc
+	caID   string
+	arns   arn.Builder
+	event  []string      // OnAutoRegistered: certificate IDs
+	status []string      // OnAutoRegistered: their statuses
+	prov   []Provisioned // OnProvisioned, successes
+	errs   []error       // OnProvisioned, failures
 }
 
 func newJITP(t *testing.T, template string) *jitpFixture {
@@ -82,7 +83,10 @@ func newJITP(t *testing.T, template string) *jitpFixture {
 	t.Cleanup(func() { st.Close() })
 	f := &jitpFixture{st: st, ca: mk(t, 1, nil, true), arns: arn.Builder{Region: "us-east-1", Account: "000000000000"}}
 	f.svc = New(st, nil, f.arns)
-	f.svc.OnAutoRegistered = func(_, certID string, _ time.Time) { f.event = append(f.event, certID) }
+	f.svc.OnAutoRegistered = func(_, certID, status string, _ time.Time) {
+		f.event = append(f.event, certID)
+		f.status = append(f.status, status)
+	}
 	f.svc.OnProvisioned = func(p Provisioned, err error) {
 		if err != nil {
 			f.errs = append(f.errs, err)
@@ -169,8 +173,8 @@ func TestJITP_AWSTemplate(t *testing.T) {
 	if !f.autoRegister(t, leaf) {
 		t.Fatal("AutoRegister reported false: the provisioning connect must be refused as JITR's")
 	}
-	if len(f.errs) != 0 || len(f.prov) != 1 || !slices.Equal(f.event, []string{id}) {
-		t.Fatalf("hooks: errs %v, provisioned %+v, events %v", f.errs, f.prov, f.event)
+	if len(f.errs) != 0 || len(f.prov) != 1 || !slices.Equal(f.event, []string{id}) || !slices.Equal(f.status, []string{Active}) {
+		t.Fatalf("hooks: errs %v, provisioned %+v, events %v %v (want the event to say ACTIVE)", f.errs, f.prov, f.event, f.status)
 	}
 	p := f.prov[0]
 	if p.ThingName != "lamp-1" || p.CertificateID != id || p.CACertificateID != f.caID || len(p.Policies) != 1 || !slices.Equal(p.Policies, p.CreatedPolicies) {
@@ -308,8 +312,8 @@ func TestJITP_Failures(t *testing.T) {
 func TestJITP_WithoutTemplate(t *testing.T) {
 	f := newJITP(t, "")
 	leaf := f.device(t, pkix.Name{CommonName: "dev"})
-	if !f.autoRegister(t, leaf) || len(f.prov)+len(f.errs) != 0 || len(f.event) != 1 {
-		t.Fatalf("hooks: errs %v, provisioned %+v, events %v", f.errs, f.prov, f.event)
+	if !f.autoRegister(t, leaf) || len(f.prov)+len(f.errs) != 0 || len(f.event) != 1 || f.status[0] != PendingActivation {
+		t.Fatalf("hooks: errs %v, provisioned %+v, events %v %v", f.errs, f.prov, f.event, f.status)
 	}
 	err := f.st.View(context.Background(), func(tx store.Tx) error {
 		c, err := tx.Certificate(pki.CertificateID(leaf.Raw))

@@ -225,11 +225,13 @@ func (s *Service) AutoRegister(ctx context.Context, chain []*x509.Certificate) (
 	if err != nil || caID == "" {
 		return false, err
 	}
+	status := PendingActivation
 	if prov != nil {
 		s.provisioned(*prov, nil)
+		status = prov.Status
 	}
 	if s.OnAutoRegistered != nil {
-		s.OnAutoRegistered(caID, id, now)
+		s.OnAutoRegistered(caID, id, status, now)
 	}
 	return true, nil
 }
@@ -295,8 +297,9 @@ func RegisteredTopic(caID string) string { return "$aws/events/certificates/regi
 // RegisteredEvent is the payload AWS publishes on RegisteredTopic when a
 // certificate is auto-registered (reference §6.3): timestamp in epoch
 // milliseconds, certificateRegistrationTimestamp the same instant as a
-// string.
-func RegisteredEvent(account, caID, certID string, at time.Time) []byte {
+// string; status is PENDING_ACTIVATION after JITR, the template's status
+// after JITP.
+func RegisteredEvent(account, caID, certID, status string, at time.Time) []byte {
 	ms := at.UnixMilli()
 	b, _ := json.Marshal(struct {
 		CertificateID                    string `json:"certificateId"`
@@ -305,6 +308,6 @@ func RegisteredEvent(account, caID, certID string, at time.Time) []byte {
 		CertificateStatus                string `json:"certificateStatus"`
 		AWSAccountID                     string `json:"awsAccountId"`
 		CertificateRegistrationTimestamp string `json:"certificateRegistrationTimestamp"`
-	}{certID, caID, ms, PendingActivation, account, strconv.FormatInt(ms, 10)})
+	}{certID, caID, ms, status, account, strconv.FormatInt(ms, 10)})
 	return b
 }

@@ -94,7 +94,7 @@ func TestCheckCA(t *testing.T) {
 func TestRegisteredEvent(t *testing.T) {
 	at := time.UnixMilli(1700000000123)
 	var ev map[string]any
-	if err := json.Unmarshal(RegisteredEvent("000000000000", "ca", "cert", at), &ev); err != nil {
+	if err := json.Unmarshal(RegisteredEvent("000000000000", "ca", "cert", PendingActivation, at), &ev); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{"certificateId": "cert", "caCertificateId": "ca", "timestamp": float64(1700000000123),

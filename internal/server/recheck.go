@@ -121,8 +121,8 @@ func (s *Server) wireCRLs(ctx context.Context, cs *certs.Service) error {
 // its dynamic groups evaluated and the live connections of that thing
 // (other certificates attached to it) re-checked, as after a registry call.
 func (s *Server) wireAutoRegistration(cs *certs.Service, reg *registry.Service) {
-	cs.OnAutoRegistered = func(caID, certID string, at time.Time) {
-		s.broker.Publish(&packet.Publish{Topic: certs.RegisteredTopic(caID), Payload: certs.RegisteredEvent(s.cfg.AccountID, caID, certID, at), QoS: 1})
+	cs.OnAutoRegistered = func(caID, certID, status string, at time.Time) {
+		s.broker.Publish(&packet.Publish{Topic: certs.RegisteredTopic(caID), Payload: certs.RegisteredEvent(s.cfg.AccountID, caID, certID, status, at), QoS: 1})
 	}
 	cs.OnProvisioned = func(p certs.Provisioned, err error) {
 		if err != nil {
