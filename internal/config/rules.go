@@ -11,8 +11,9 @@ type Rules struct {
 	// HTTPDestinations are the URL prefixes http actions (and lambda
 	// actions given a URL) may send to. Empty (the default): none.
 	HTTPDestinations []string `yaml:"http-destinations"`
-	// QueueLen is how many messages may wait for one rule. Default 10000;
-	// allowed 1 to 1000000.
+	// QueueLen is how many messages may wait for one rule; beyond, the
+	// publisher is held back for up to a second, then the message is
+	// dropped. Default 10000; allowed 1 to 1000000.
 	QueueLen int `yaml:"queue-len"`
 	// Workers is how many messages one rule works on at once. Default 8;
 	// allowed 1 to 1024.

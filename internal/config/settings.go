@@ -276,7 +276,7 @@ var settings = []setting{
 		},
 		reset: func(c *Config) { c.Rules.HTTPDestinations = []string{} }},
 	count(setting{flag: "rules-queue-len", key: "rules.queue-len", group: groups[9],
-		usage: "Messages that may wait for one rule's actions, 1 to 1000000; beyond, messages are dropped and counted (moat_rules_dropped_total)."},
+		usage: "Messages that may wait for one rule's actions, 1 to 1000000; beyond, the publisher is held back for up to a second, then the message is dropped and counted (moat_rules_dropped_total)."},
 		func(c *Config) *int { return &c.Rules.QueueLen }),
 	count(setting{flag: "rules-workers", key: "rules.workers", group: groups[9],
 		usage: "Messages one rule works on at once, 1 to 1024 (so a slow destination stalls its own rule only)."},
@@ -315,6 +315,8 @@ func quoteDefault(s *setting, v string) string {
 	switch {
 	case v == "" && s.flag == "metrics-addr":
 		return "off"
+	case v == "" && (s.flag == "rules-http-destination" || s.flag == "crl"):
+		return "none"
 	case v == "" && s.flag == "decision-log":
 		return "DATA/" + DecisionLogFile
 	case v == "":
