@@ -229,6 +229,33 @@ func TestStore_GroupCommit(t *testing.T) {
 
 // rawDB opens path directly (no migrations) and closes it at the end of
 // the test.
+// openFromVersion makes a database as release v left it (migrations 1 to
+// v), lets prepare write to it with plain SQL, then opens it with this
+// code, which must upgrade it in place. The store is closed when the test
+// ends.
+func openFromVersion(t *testing.T, v int, prepare func(ctx context.Context, conn *sql.Conn)) *Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "moat.db")
+	ctx := context.Background()
+	db := rawDB(t, path)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateSteps(conn, migrations[:v]); err != nil {
+		t.Fatal(err)
+	}
+	prepare(ctx, conn)
+	conn.Close()
+	db.Close()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("open a version %d database: %v", v, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func rawDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", fileURI(path))

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -155,29 +156,14 @@ func TestQueue_SeqAfterReopen(t *testing.T) {
 // (migration 1 only) upgrades in place: its rows are kept and the MQTT
 // tables work.
 func TestOpen_UpgradeFromV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "moat.db")
 	ctx := context.Background()
-	db := rawDB(t, path)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateSteps(conn, migrations[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO things (name, id, type_name, attributes, version, created_at, updated_at)
-		VALUES ('old', '1', '', '{}', 1, 0, 0)`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-	db.Close()
-
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatalf("open a version 1 database: %v", err)
-	}
-	defer s.Close()
-	err = s.Update(ctx, func(tx store.Tx) error {
+	s := openFromVersion(t, 1, func(ctx context.Context, conn *sql.Conn) {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO things (name, id, type_name, attributes, version, created_at, updated_at)
+			VALUES ('old', '1', '', '{}', 1, 0, 0)`); err != nil {
+			t.Fatal(err)
+		}
+	})
+	err := s.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.Thing("old"); err != nil {
 			return err
 		}

@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
+	"database/sql"
 	"testing"
 
 	"github.com/moat-iot/moat/internal/store"
@@ -12,29 +12,14 @@ import (
 // (migrations 1 and 2) upgrades in place: a thing it holds can join a
 // group, and deleting it still cascades, memberships included.
 func TestOpen_UpgradeFromV2(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "moat.db")
 	ctx := context.Background()
-	db := rawDB(t, path)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateSteps(conn, migrations[:2]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO things (name, id, type_name, attributes, version, created_at, updated_at)
-		VALUES ('old', '1', 'lamp', '{}', 1, 0, 0)`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-	db.Close()
-
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatalf("open a version 2 database: %v", err)
-	}
-	defer s.Close()
-	err = s.Update(ctx, func(tx store.Tx) error {
+	s := openFromVersion(t, 2, func(ctx context.Context, conn *sql.Conn) {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO things (name, id, type_name, attributes, version, created_at, updated_at)
+			VALUES ('old', '1', 'lamp', '{}', 1, 0, 0)`); err != nil {
+			t.Fatal(err)
+		}
+	})
+	err := s.Update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertThingType(store.ThingType{Name: "lamp", ID: "t1"}); err != nil {
 			return err
 		}

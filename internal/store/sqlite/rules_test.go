@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
+	"database/sql"
 	"strings"
 	"testing"
 
@@ -89,36 +89,21 @@ func TestTopicRuleQueryPlans(t *testing.T) {
 // (migrations 1 to 4) upgrades in place: its shadows are kept, and topic
 // rules can be written, listed by topic and read back.
 func TestOpen_UpgradeFromV4(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "moat.db")
 	ctx := context.Background()
-	db := rawDB(t, path)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateSteps(conn, migrations[:4]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO shadows (thing_name, shadow_name, document, version, updated_at, deleted_at)
-		VALUES ('old', '', X'7B7D', 3, 0, `+zeroMicrosSQL+`)`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `SELECT 1 FROM topic_rules`); err == nil {
-		t.Fatal("a version 4 database already has topic_rules")
-	}
-	conn.Close()
-	db.Close()
-
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatalf("open a version 4 database: %v", err)
-	}
-	defer s.Close()
+	s := openFromVersion(t, 4, func(ctx context.Context, conn *sql.Conn) {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO shadows (thing_name, shadow_name, document, version, updated_at, deleted_at)
+			VALUES ('old', '', X'7B7D', 3, 0, `+zeroMicrosSQL+`)`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `SELECT 1 FROM topic_rules`); err == nil {
+			t.Fatal("a version 4 database already has topic_rules")
+		}
+	})
 	rule := store.TopicRule{Name: "r", Payload: []byte(`{"sql":"SELECT * FROM 'a/b'","actions":[]}`), Topic: "a/b"}
 	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertTopicRule(rule) }); err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(ctx, func(tx store.Tx) error {
+	err := s.View(ctx, func(tx store.Tx) error {
 		sh, err := tx.Shadow("old", "")
 		if err != nil || string(sh.Document) != "{}" || sh.Version != 3 {
 			t.Errorf("shadow after upgrade: %+v, %v", sh, err)

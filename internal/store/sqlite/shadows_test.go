@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
+	"database/sql"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,30 +119,15 @@ func TestShadowQueryPlans(t *testing.T) {
 // be written, listed and purged, and a thing's shadows stay when the thing
 // is deleted (no foreign key).
 func TestOpen_UpgradeFromV3(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "moat.db")
 	ctx := context.Background()
-	db := rawDB(t, path)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateSteps(conn, migrations[:3]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO things (name, id, type_name, attributes, version, created_at, updated_at)
-		VALUES ('old', '1', '', '{}', 1, 0, 0)`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-	db.Close()
-
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatalf("open a version 3 database: %v", err)
-	}
-	defer s.Close()
+	s := openFromVersion(t, 3, func(ctx context.Context, conn *sql.Conn) {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO things (name, id, type_name, attributes, version, created_at, updated_at)
+			VALUES ('old', '1', '', '{}', 1, 0, 0)`); err != nil {
+			t.Fatal(err)
+		}
+	})
 	del := time.Unix(1_700_000_000, 0).UTC()
-	err = s.Update(ctx, func(tx store.Tx) error {
+	err := s.Update(ctx, func(tx store.Tx) error {
 		if err := tx.PutShadow(store.Shadow{ThingName: "old", ShadowName: "a", Document: []byte("{}"), Version: 1}); err != nil {
 			return err
 		}
