@@ -81,21 +81,7 @@ func TestQueryPlans(t *testing.T) {
 		}{tc.name, q, args, !strings.Contains(tc.name, "sparse")}) // sparse sorts the matching names
 	}
 	for _, c := range cases {
-		rows, err := s.rdb.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+c.query, c.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		p := strings.Join(plan, "; ")
+		p := queryPlan(t, s, c.name, c.query, c.args...)
 		t.Logf("%s: %s", c.name, p)
 		if strings.Contains(p, "SCAN") && !strings.Contains(p, "USING") {
 			t.Errorf("%s: full scan: %s", c.name, p)
@@ -104,6 +90,29 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%s: sorts: %s", c.name, p)
 		}
 	}
+}
+
+// queryPlan returns SQLite's plan for query, its steps joined by "; ".
+func queryPlan(t *testing.T, s *Store, name, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.rdb.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return strings.Join(plan, "; ")
 }
 
 // TestThingsQuery_DensePlan checks that both plans for an attribute prefix

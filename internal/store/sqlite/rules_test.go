@@ -60,21 +60,7 @@ func TestTopicRuleQueryPlans(t *testing.T) {
 		{"list by topic", listTopicRulesTopicSQL, []any{"t/#", "", 10}, "topic_rules_topic"},
 		{"list by topic and state", listTopicRulesTopicStateSQL, []any{"t/#", "", 0, 10}, "topic_rules_topic"},
 	} {
-		rows, err := s.rdb.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+c.query, c.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		p := strings.Join(plan, "; ")
+		p := queryPlan(t, s, c.name, c.query, c.args...)
 		t.Logf("%s: %s", c.name, p)
 		if !strings.Contains(p, "USING INDEX "+c.index) && !strings.Contains(p, "USING COVERING INDEX "+c.index) {
 			t.Errorf("%s: does not use %s: %s", c.name, c.index, p)
