@@ -45,13 +45,19 @@ type Operation struct {
 	// "/things/{thingName}". A trailing-slash form is routed too.
 	Path   string
 	Handle Handler
+	// Resource returns the ARN of the resource the operation acts on, as
+	// AWS's service authorization reference names it for the action (the
+	// thing's ARN for iot:DescribeThing), from the request's path, query
+	// or body; nil means the action takes no resource ("*").
+	Resource func(r *Request) string
 }
 
 // Authenticate identifies the caller of a request whose body was read.
 type Authenticate func(ctx context.Context, r *http.Request, body []byte) (auth.Principal, error)
 
-// Authorize decides whether p may perform action on the request.
-type Authorize func(ctx context.Context, p auth.Principal, action string, r *Request) error
+// Authorize decides whether p may perform action on resource (an ARN, or
+// "*") for the request.
+type Authorize func(ctx context.Context, p auth.Principal, action, resource string, r *Request) error
 
 // Group is a set of operations that share authentication and an IAM action
 // prefix ("iot:").
@@ -166,7 +172,11 @@ func (rt *Router) serve(w http.ResponseWriter, hr *http.Request, g *Group, op Op
 		return
 	}
 	req := &Request{Request: hr, Body: body, Principal: p, ID: id}
-	if err := g.Authorize(ctx, p, g.Prefix+op.Name, req); err != nil {
+	resource := "*"
+	if op.Resource != nil {
+		resource = op.Resource(req)
+	}
+	if err := g.Authorize(ctx, p, g.Prefix+op.Name, resource, req); err != nil {
 		rt.finishAs(w, hr, op.Name, id, start, p, err)
 		return
 	}

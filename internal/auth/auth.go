@@ -26,6 +26,8 @@ type Kind int
 const (
 	KindUser        Kind = iota + 1 // a user's access key (SigV4)
 	KindCertificate                 // a device X.509 certificate (mutual TLS)
+	KindRole                        // temporary credentials of a role session (SigV4 with a session token)
+	KindAuthorizer                  // a custom authorizer's answer (token, username/password)
 )
 
 func (k Kind) String() string {
@@ -34,6 +36,10 @@ func (k Kind) String() string {
 		return "user"
 	case KindCertificate:
 		return "certificate"
+	case KindRole:
+		return "role"
+	case KindAuthorizer:
+		return "authorizer"
 	}
 	return "unknown"
 }
@@ -53,6 +59,11 @@ type Principal struct {
 	CertificateID  string
 	CertificateARN string
 	Certificate    *x509.Certificate
+	// Session is the role session of temporary credentials (KindRole;
+	// AccessKeyID is its ASIA... key id).
+	Session *Session
+	// Grant is a custom authorizer's answer (KindAuthorizer).
+	Grant *Grant
 }
 
 // IsAdmin reports whether p is the bootstrap administrator, who may do
@@ -66,6 +77,18 @@ func (p Principal) String() string {
 		return "user/" + p.UserName + " (" + p.AccessKeyID + ")"
 	case KindCertificate:
 		return "cert/" + p.CertificateID
+	case KindRole:
+		if p.Session != nil {
+			s := "assumed-role/" + p.Session.RoleName + "/" + p.Session.SessionName
+			if p.Session.IdentityID != "" {
+				s += " (identity " + p.Session.IdentityID + ")"
+			}
+			return s
+		}
+	case KindAuthorizer:
+		if p.Grant != nil {
+			return "authorizer/" + p.Grant.AuthorizerName + "/" + p.Grant.PrincipalID
+		}
 	}
 	return "anonymous"
 }
@@ -76,6 +99,7 @@ type Authenticator struct {
 	region  string
 	account string
 	keys    keyCache
+	session sessionKeys
 	now     func() time.Time // for tests
 	// AutoRegistrar, if set, is asked about unregistered and
 	// PENDING_ACTIVATION client certificates (JITR; see Certificate).
@@ -103,9 +127,18 @@ func (a *Authenticator) arnOf(certID string) string {
 	return "arn:aws:iot:" + a.region + ":" + a.account + ":cert/" + certID
 }
 
-// keyLookup resolves an access key id to its secret.
-func (a *Authenticator) keyLookup(userName *string) sigv4.Lookup {
-	return func(ctx context.Context, id string) (sigv4.Credential, error) {
+// keyLookup resolves an access key id to its secret: a user's access key
+// from the store (cached), temporary credentials from their session token.
+func (a *Authenticator) keyLookup(userName *string, session **Session) sigv4.Lookup {
+	return func(ctx context.Context, id, token string) (sigv4.Credential, error) {
+		if IsTemporaryKeyID(id) {
+			sess, secret, err := a.openSession(ctx, id, token)
+			if err != nil {
+				return sigv4.Credential{}, err
+			}
+			*session = sess
+			return sigv4.Credential{Secret: secret, SessionToken: token}, nil
+		}
 		now := a.now()
 		if c, ok := a.keys.get(id, now); ok {
 			*userName = c.user
@@ -136,15 +169,32 @@ func (a *Authenticator) keyLookup(userName *string) sigv4.Lookup {
 // (MissingAuthenticationTokenException, InvalidSignatureException,
 // UnrecognizedClientException, ...).
 func (a *Authenticator) SigV4(ctx context.Context, r *http.Request, body []byte, services ...string) (Principal, error) {
+	p, _, err := a.SigV4Result(ctx, r, body, services...)
+	return p, err
+}
+
+// SigV4Result is SigV4 that also returns what the verifier saw (presigned
+// or not, when it was signed, when a presigned URL expires).
+func (a *Authenticator) SigV4Result(ctx context.Context, r *http.Request, body []byte, services ...string) (Principal, sigv4.Result, error) {
 	var user string
-	v := sigv4.Verifier{Lookup: a.keyLookup(&user), Services: services, Region: a.region}
+	var sess *Session
+	v := sigv4.Verifier{Lookup: a.keyLookup(&user, &sess), Services: services, Region: a.region}
 	res, err := v.Verify(ctx, r, body)
 	if err != nil {
 		var se *sigv4.Error
 		if errors.As(err, &se) {
-			return Principal{}, &awsapi.Error{Code: awsapi.Code(se.Code), Message: se.Message, Status: se.HTTPStatus(), Cause: err}
+			return Principal{}, res, &awsapi.Error{Code: awsapi.Code(se.Code), Message: se.Message, Status: se.HTTPStatus(), Cause: err}
 		}
-		return Principal{}, awsapi.Internal(err)
+		return Principal{}, res, awsapi.Internal(err)
 	}
-	return Principal{Kind: KindUser, UserName: user, AccessKeyID: res.AccessKeyID, Service: res.Service}, nil
+	if sess != nil {
+		return Principal{Kind: KindRole, AccessKeyID: res.AccessKeyID, Service: res.Service, Session: sess}, res, nil
+	}
+	return Principal{Kind: KindUser, UserName: user, AccessKeyID: res.AccessKeyID, Service: res.Service}, res, nil
 }
+
+// Account is the account id of the deployment.
+func (a *Authenticator) Account() string { return a.account }
+
+// Region is the deployment's region.
+func (a *Authenticator) Region() string { return a.region }

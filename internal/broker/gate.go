@@ -54,7 +54,25 @@ type ConnInfo struct {
 	HasWill    bool
 	// ServerName is the TLS SNI the client connected to (iot:DomainName).
 	ServerName string
+	// Transport names the way in: TransportTLS (MQTT over TLS on the MQTT
+	// port), TransportALPNCert or TransportALPNCustomAuth (MQTT over TLS on
+	// the HTTPS port, by ALPN), TransportWebSocket.
+	Transport string
+	// Authenticated is the principal the transport already authenticated
+	// before MQTT began (the WebSocket upgrade: SigV4 presigned URL or
+	// custom authorizer headers), as an auth.Principal; nil if none, in
+	// which case the Gate authenticates from PeerCertificates or the
+	// CONNECT's username and password.
+	Authenticated any
 }
+
+// Transports (ConnInfo.Transport).
+const (
+	TransportTLS            = "mqtt"
+	TransportALPNCert       = "mqtt-alpn-x-amzn-mqtt-ca"
+	TransportALPNCustomAuth = "mqtt-alpn-mqtt"
+	TransportWebSocket      = "wss"
+)
 
 // Gate authenticates and authorizes connections; the server implements it
 // with internal/auth and internal/policy. The broker never decides who a

@@ -298,7 +298,7 @@ func (s *Server) Start(ctx context.Context) error {
 
 // adminOnly is the authorization of the control plane until users with IAM
 // policies land: the administrator may do everything, nobody else anything.
-func adminOnly(_ context.Context, p auth.Principal, action string, _ *api.Request) error {
+func adminOnly(_ context.Context, p auth.Principal, action, _ string, _ *api.Request) error {
 	if p.IsAdmin() {
 		return nil
 	}
@@ -309,7 +309,7 @@ func (s *Server) adminOnlyHTTP(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.auth.SigV4(r.Context(), r, nil, "iot")
 		if err == nil {
-			err = adminOnly(r.Context(), p, "moat:GetMetrics", nil)
+			err = adminOnly(r.Context(), p, "moat:GetMetrics", "*", nil)
 		}
 		if err != nil {
 			awsapi.WriteError(w, err)

@@ -41,6 +41,9 @@ var (
 	// produced (a client sent a bad nextToken). Callers map it to a
 	// client error, not a server failure.
 	ErrInvalidCursor = errors.New("store: invalid page cursor")
+	// ErrConflict: an UpdateObject whose Version is not the stored one
+	// (someone else changed the object since it was read).
+	ErrConflict = errors.New("store: changed since read")
 )
 
 // Store is the durable state of one moat deployment.
@@ -182,6 +185,33 @@ type Tx interface {
 	PrincipalThings(principal string, p Page) ([]ThingPrincipal, string, error)
 
 	// Access keys (SigV4 credentials of users, including the admin).
+
+	// Objects: small documents kept by kind and key, for the control data
+	// that is read by key and listed by key prefix and never queried by
+	// content (IAM users, roles and managed policies, Cognito identity
+	// pools and identities, custom authorizers, role aliases, server
+	// secrets). The owner of a kind encodes Value (JSON) and chooses its
+	// keys; the store only orders them byte-wise.
+
+	// Object returns the object of this kind and key, or ErrNotFound.
+	Object(kind, key string) (Object, error)
+	// InsertObject adds o with Version 1; ErrExists if (Kind, Key) is
+	// taken. CreatedAt and UpdatedAt are stored as given.
+	InsertObject(o Object) error
+	// UpdateObject replaces Value and UpdatedAt of an existing object and
+	// increments its Version; ErrNotFound if none. If o.Version is not 0
+	// it must equal the stored version, else ErrConflict (optimistic
+	// concurrency across transactions, e.g. read in a View, written in an
+	// Update).
+	UpdateObject(o Object) error
+	// DeleteObject removes it; ErrNotFound if none.
+	DeleteObject(kind, key string) error
+	// ListObjects returns the objects of a kind whose key starts with
+	// prefix, ordered by key (byte-wise), paged by key.
+	ListObjects(kind, prefix string, p Page) ([]Object, string, error)
+	// CountObjects counts the objects of a kind whose key starts with
+	// prefix.
+	CountObjects(kind, prefix string) (int, error)
 
 	// AccessKey returns the key with this id, or ErrNotFound.
 	AccessKey(id string) (AccessKey, error)
@@ -456,6 +486,15 @@ type ThingPrincipal struct {
 	Principal string // certificate ARN, Cognito identity id, ...
 	Type      string // EXCLUSIVE_THING or NON_EXCLUSIVE_THING
 	CreatedAt time.Time
+}
+
+// Object is a small document of some kind (see Tx.Object).
+type Object struct {
+	Kind, Key string
+	Value     []byte
+	// Version is 1 when inserted and incremented by each update.
+	Version              int64
+	CreatedAt, UpdatedAt time.Time
 }
 
 // AccessKey is a SigV4 credential. The secret is needed to verify

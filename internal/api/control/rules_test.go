@@ -102,7 +102,7 @@ func ruleRouter(svc control.RuleService) http.Handler {
 		Authenticate: func(context.Context, *http.Request, []byte) (auth.Principal, error) {
 			return auth.Principal{Kind: auth.KindUser, UserName: auth.AdminUser}, nil
 		},
-		Authorize:  func(context.Context, auth.Principal, string, *api.Request) error { return nil },
+		Authorize:  func(context.Context, auth.Principal, string, string, *api.Request) error { return nil },
 		Operations: a.Operations(),
 	})
 }

@@ -130,7 +130,7 @@ func (a *API) Authenticate(ctx context.Context, r *http.Request, body []byte) (a
 // resource by their policies once the request is parsed (the resource is
 // the topic, and retain adds iot:RetainPublish). Anyone else is refused
 // with ForbiddenException, AWS's answer to a denied iot-data call.
-func (a *API) Authorize(_ context.Context, p auth.Principal, action string, _ *api.Request) error {
+func (a *API) Authorize(_ context.Context, p auth.Principal, action, _ string, _ *api.Request) error {
 	if p.IsAdmin() || p.Kind == auth.KindCertificate {
 		return nil
 	}

@@ -12,6 +12,7 @@ const (
 	CodeIncompleteSignature        = "IncompleteSignatureException"
 	CodeInvalidSignature           = "InvalidSignatureException"
 	CodeUnrecognizedClient         = "UnrecognizedClientException"
+	CodeExpiredToken               = "ExpiredTokenException"
 	CodeInternalFailure            = "InternalFailure"
 )
 
@@ -57,6 +58,11 @@ var (
 	// Code UnrecognizedClientException.
 	ErrInvalidToken = errors.New("sigv4: invalid security token")
 
+	// ErrExpiredToken is what a Lookup returns (wrapped is fine) for
+	// temporary credentials past their expiration. Code
+	// ExpiredTokenException, status 403.
+	ErrExpiredToken = errors.New("sigv4: expired security token")
+
 	// ErrInternal: the Lookup failed for another reason, or the Verifier is
 	// misconfigured. Code InternalFailure, status 500; Unwrap gives the cause.
 	ErrInternal = errors.New("sigv4: internal failure")
@@ -101,6 +107,8 @@ func newError(kind error, msg string) *Error {
 		e.Code, e.status = CodeIncompleteSignature, http.StatusBadRequest
 	case errors.Is(kind, ErrUnknownKey), errors.Is(kind, ErrInvalidToken):
 		e.Code = CodeUnrecognizedClient
+	case errors.Is(kind, ErrExpiredToken):
+		e.Code = CodeExpiredToken
 	case errors.Is(kind, ErrInternal):
 		e.Code, e.status = CodeInternalFailure, http.StatusInternalServerError
 	default: // ErrScope, ErrExpired, ErrMismatch
@@ -117,6 +125,7 @@ const (
 	msgMissingAuth  = "Missing Authentication Token"
 	msgMismatch     = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	msgInvalidToken = "The security token included in the request is invalid."
+	msgExpiredToken = "The security token included in the request is expired"
 	msgInternal     = "An internal error occurred while verifying the request signature."
 )
 

@@ -18,7 +18,7 @@ type keyStore map[string]Credential
 
 // Lookup returns a Lookup that wraps ErrUnknownKey for unknown ids.
 func (k keyStore) Lookup() Lookup {
-	return func(ctx context.Context, id string) (Credential, error) {
+	return func(ctx context.Context, id, _ string) (Credential, error) {
 		c, ok := k[id]
 		if !ok {
 			return Credential{}, &lookupErr{id}

@@ -344,7 +344,7 @@ func TestError_HTTPStatus(t *testing.T) {
 func TestVerifier_LookupFailure(t *testing.T) {
 	boom := errors.New("store offline")
 	v := testVerifier()
-	v.Lookup = func(context.Context, string) (Credential, error) { return Credential{}, boom }
+	v.Lookup = func(context.Context, string, string) (Credential, error) { return Credential{}, boom }
 	r, b := sdkSign(t, "GET", "https://localhost:8443/things", nil, nil, longTerm(), "iot")
 	_, err := v.Verify(context.Background(), r, b)
 	// A store failure is a 500 whose cause stays reachable but out of the message.

@@ -34,10 +34,13 @@ type Credential struct {
 	SessionToken string
 }
 
-// Lookup resolves an access key id. It returns ErrUnknownKey (wrapped is
-// fine) when the key is unknown, disabled or expired; any other error is
-// reported to the client as InternalFailure (500).
-type Lookup func(ctx context.Context, accessKeyID string) (Credential, error)
+// Lookup resolves an access key id, given the session token the request
+// carries ("" if none; temporary credentials may carry their claims in
+// it). It returns ErrUnknownKey (wrapped is fine) when the key is unknown
+// or disabled, ErrInvalidToken when the token does not belong to the key,
+// ErrExpiredToken when temporary credentials have expired; any other error
+// is reported to the client as InternalFailure (500).
+type Lookup func(ctx context.Context, accessKeyID, sessionToken string) (Credential, error)
 
 // Verifier checks AWS Signature Version 4 on incoming requests. It keeps no
 // state between calls and is safe for concurrent use once configured.
@@ -150,10 +153,18 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (Re
 	if err != nil {
 		return Result{}, err
 	}
-	cred, lerr := v.Lookup(ctx, sig.cred.accessKeyID)
+	cred, lerr := v.Lookup(ctx, sig.cred.accessKeyID, token)
 	switch {
 	case errors.Is(lerr, ErrUnknownKey):
 		e := newError(ErrUnknownKey, msgInvalidToken)
+		e.cause = lerr
+		return Result{}, e
+	case errors.Is(lerr, ErrInvalidToken):
+		e := newError(ErrInvalidToken, msgInvalidToken)
+		e.cause = lerr
+		return Result{}, e
+	case errors.Is(lerr, ErrExpiredToken):
+		e := newError(ErrExpiredToken, msgExpiredToken)
 		e.cause = lerr
 		return Result{}, e
 	case lerr != nil:

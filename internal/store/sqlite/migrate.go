@@ -275,6 +275,20 @@ var migrations = []migration{
 			code       TEXT NOT NULL
 		)`,
 	}},
+	{7, "objects", []string{
+		// Small documents by kind and key: IAM users, roles and managed
+		// policies, identity pools and identities, custom authorizers,
+		// role aliases, server secrets (store.Tx.Object).
+		`CREATE TABLE objects (
+			kind       TEXT NOT NULL,
+			key        TEXT NOT NULL,
+			value      BYTEA NOT NULL,
+			version    BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (kind, key)
+		)`,
+	}},
 }
 
 // schemaVersion is the version this code writes and understands.

@@ -159,6 +159,7 @@ const (
 	curGroup    = "g" // ListThingGroups: a group's name
 	curMember   = "m" // GroupThings: a thing's name
 	curGroupOf  = "o" // ThingGroupsOf: a group's name
+	curObject   = "k" // ListObjects: an object's key
 )
 
 func encodeCursor(kind string, parts ...string) string {

@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"ListThingsFilters":        testListThingsFilters,
 		"ThingPrincipals":          testThingPrincipals,
 		"AccessKeys":               testAccessKeys,
+		"Objects":                  testObjects,
+		"ListObjects":              testListObjects,
 		"InvalidCursor":            testInvalidCursor,
 		"UpdateRollback":           testUpdateRollback,
 		"UpdateAtomicConcurrent":   testUpdateAtomicConcurrent,
