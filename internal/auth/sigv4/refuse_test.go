@@ -3,6 +3,7 @@ package sigv4
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -328,6 +329,7 @@ func TestError_HTTPStatus(t *testing.T) {
 		{ErrPayloadMismatch, CodeInvalidSignature, 403},
 		{ErrUnknownKey, CodeUnrecognizedClient, 403},
 		{ErrInvalidToken, CodeUnrecognizedClient, 403},
+		{ErrExpiredToken, CodeExpiredToken, 403},
 		{ErrInternal, CodeInternalFailure, 500},
 	}
 	for _, tt := range tests {
@@ -351,5 +353,32 @@ func TestVerifier_LookupFailure(t *testing.T) {
 	wantCode(t, err, CodeInternalFailure, ErrInternal)
 	if !errors.Is(err, boom) || strings.Contains(err.Error(), "offline") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestVerifier_LookupTokenErrors: a Lookup that judges the session token
+// (temporary credentials carry their claims in it) gets the token the
+// request carried, and its verdicts reach the client as AWS's codes.
+func TestVerifier_LookupTokenErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code string
+		kind error
+	}{
+		{fmt.Errorf("token of another key: %w", ErrInvalidToken), CodeUnrecognizedClient, ErrInvalidToken},
+		{fmt.Errorf("session expired: %w", ErrExpiredToken), CodeExpiredToken, ErrExpiredToken},
+	} {
+		var gotToken string
+		v := testVerifier()
+		v.Lookup = func(_ context.Context, _, token string) (Credential, error) {
+			gotToken = token
+			return Credential{}, tc.err
+		}
+		r, b := sdkSign(t, "GET", "https://localhost:8443/things", nil, nil, temporary(), "iot")
+		_, err := v.Verify(context.Background(), r, b)
+		wantCode(t, err, tc.code, tc.kind)
+		if gotToken != temporary().SessionToken {
+			t.Fatalf("Lookup got token %q, want the request's", gotToken)
+		}
 	}
 }
