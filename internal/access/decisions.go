@@ -11,7 +11,8 @@ import (
 )
 
 // DecisionSink receives the decisions Permissions.Allow makes for
-// connected devices; *decisionlog.Log is one. Its methods are called on
+// connected clients and the decisions APIAuthorizer makes for API calls;
+// *decisionlog.Log is one. Its methods are called on
 // the broker's hot path and must not block.
 type DecisionSink interface {
 	// Count counts one decision; called for every decision, cached or
@@ -45,7 +46,7 @@ func (p *Permissions) record(a broker.Action, resource string, allowed bool) {
 	}
 	p.sink.Count(a.String(), d.Result)
 	e := decisionlog.Entry{
-		Time: time.Now(), Principal: p.principal.CertificateID, Thing: p.ThingName(), ClientID: p.clientID,
+		Time: time.Now(), Principal: p.logName, Thing: p.ThingName(), ClientID: p.clientID,
 		SourceIP: p.vars.SourceIP, Action: a.String(), Resource: p.resourceARN(a, resource),
 	}
 	e = decisionlog.EntryFromDecision(e, d)

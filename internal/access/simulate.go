@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -27,8 +28,12 @@ func (g *Gate) Simulate(ctx context.Context, p auth.Principal, clientID string, 
 		return nil, err
 	}
 	perms.sink, perms.logAllows = nil, false
-	compiled := make([]*policy.Compiled, 0, len(perms.policies)+len(add))
-	for _, c := range perms.policies {
+	if len(perms.layers) != 1 {
+		return nil, fmt.Errorf("simulate: %s has %d policy layers; only device certificates are simulated", p, len(perms.layers))
+	}
+	current := perms.layers[0].policies
+	compiled := make([]*policy.Compiled, 0, len(current)+len(add))
+	for _, c := range current {
 		if !slices.Contains(skip, c.Name) {
 			compiled = append(compiled, c)
 		}
@@ -51,7 +56,7 @@ func (g *Gate) Simulate(ctx context.Context, p auth.Principal, clientID string, 
 		}
 		compiled = append(compiled, c)
 	}
-	perms.policies = compiled
+	perms.layers = []layer{{kind: perms.layers[0].kind, policies: compiled}}
 	if p.Certificate != nil && perms.vars.Cert == nil && policy.UsesCertificate(compiled) {
 		perms.vars.Cert = policy.CertFromX509(p.Certificate, p.CertificateID)
 	}
@@ -61,11 +66,26 @@ func (g *Gate) Simulate(ctx context.Context, p auth.Principal, clientID string, 
 // PolicyRef names one policy version of a Permissions.
 type PolicyRef struct{ Name, Version string }
 
-// Policies lists the policy versions the permissions evaluate, in order.
+// Policies lists the policy versions the permissions evaluate, layer by
+// layer, in order.
 func (p *Permissions) Policies() []PolicyRef {
-	out := make([]PolicyRef, len(p.policies))
-	for i, c := range p.policies {
-		out[i] = PolicyRef{c.Name, c.VersionID}
+	var out []PolicyRef
+	for _, l := range p.layers {
+		for _, c := range l.policies {
+			out = append(out, PolicyRef{c.Name, c.VersionID})
+		}
+	}
+	return out
+}
+
+// flat lists every layer's policies, in the order of Policies.
+func (p *Permissions) flat() []*policy.Compiled {
+	if len(p.layers) == 1 {
+		return p.layers[0].policies
+	}
+	var out []*policy.Compiled
+	for _, l := range p.layers {
+		out = append(out, l.policies...)
 	}
 	return out
 }
@@ -75,7 +95,7 @@ func (p *Permissions) Policies() []PolicyRef {
 // topicfilter ARN of this server's region and account, iot:Topic is its
 // topic. explain fills the decision's explanation.
 func (p *Permissions) DecideARN(action, resourceARN string, explain bool) policy.Decision {
-	return policy.Evaluate(p.policies, p.request(action, resourceARN, explain))
+	return p.evaluate(p.request(action, resourceARN, explain))
 }
 
 // DecideEach evaluates the request against each policy alone, in the order
@@ -83,9 +103,10 @@ func (p *Permissions) DecideARN(action, resourceARN string, explain bool) policy
 // denied or did not match.
 func (p *Permissions) DecideEach(action, resourceARN string) []policy.Result {
 	req := p.request(action, resourceARN, false)
-	out := make([]policy.Result, len(p.policies))
-	for i := range p.policies {
-		out[i] = policy.Evaluate(p.policies[i:i+1:i+1], req).Result
+	all := p.flat()
+	out := make([]policy.Result, len(all))
+	for i := range all {
+		out[i] = policy.Evaluate(all[i:i+1:i+1], req).Result
 	}
 	return out
 }

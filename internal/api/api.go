@@ -48,8 +48,33 @@ type Operation struct {
 	// Resource returns the ARN of the resource the operation acts on, as
 	// AWS's service authorization reference names it for the action (the
 	// thing's ARN for iot:DescribeThing), from the request's path, query
-	// or body; nil means the action takes no resource ("*").
+	// or body; nil means the action takes no resource ("*"). Set it to
+	// NoResource to say so explicitly. When it cannot read the resource
+	// from a malformed request it returns "*": it must read the request as
+	// the handler does, so that the handler then refuses it.
 	Resource func(r *Request) string
+	// Resources, if set, is used instead of Resource by an action that
+	// names several resources (iot:AddThingToThingGroup: the thing and
+	// the group): each must be allowed. An empty list means "*".
+	Resources func(r *Request) []string
+}
+
+// NoResource is the Resource of an operation whose action takes no
+// resource in AWS's service authorization reference (iot:ListThings): it
+// is decided on "*".
+func NoResource(*Request) string { return "*" }
+
+// resources lists the resources the operation's action is authorized on.
+func (op *Operation) resources(r *Request) []string {
+	switch {
+	case op.Resources != nil:
+		if rs := op.Resources(r); len(rs) > 0 {
+			return rs
+		}
+	case op.Resource != nil:
+		return []string{op.Resource(r)}
+	}
+	return []string{"*"}
 }
 
 // Authenticate identifies the caller of a request whose body was read.
@@ -172,13 +197,11 @@ func (rt *Router) serve(w http.ResponseWriter, hr *http.Request, g *Group, op Op
 		return
 	}
 	req := &Request{Request: hr, Body: body, Principal: p, ID: id}
-	resource := "*"
-	if op.Resource != nil {
-		resource = op.Resource(req)
-	}
-	if err := g.Authorize(ctx, p, g.Prefix+op.Name, resource, req); err != nil {
-		rt.finishAs(w, hr, op.Name, id, start, p, err)
-		return
+	for _, resource := range op.resources(req) {
+		if err := g.Authorize(ctx, p, g.Prefix+op.Name, resource, req); err != nil {
+			rt.finishAs(w, hr, op.Name, id, start, p, err)
+			return
+		}
 	}
 	resp, err := op.Handle(ctx, req)
 	if err != nil {

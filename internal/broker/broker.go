@@ -19,6 +19,17 @@
 // PUBLISH is encoded once per protocol version and the encoding is shared
 // by every subscriber (packet.SharedPublish).
 //
+// # Transports
+//
+// Serve runs the broker's own MQTT-over-TLS listener (TransportTLS), whose
+// idle connections park without a goroutine (idle.go). ServeConn takes a
+// connection another server established: MQTT over WebSocket
+// (internal/wsmqtt) and MQTT on the HTTPS port by ALPN. Such a connection
+// keeps its reader goroutine while idle; everything else (admission
+// control, limits, keep-alive, takeover, rechecks, expiry, shutdown) is
+// the same, and the Gate is told the transport (ConnInfo.Transport) and
+// any principal the transport already authenticated.
+//
 // # Locks
 //
 // Lock order: Broker.mu, then session.mu, then conn.mu. conn.mu is a leaf

@@ -19,8 +19,11 @@ import (
 
 // conn is one client connection.
 type conn struct {
-	b        *Broker
-	nc       *tls.Conn
+	b *Broker
+	// nc is the connection MQTT flows over: a *tls.Conn (over an idleConn
+	// when the broker's accept loop made it) or whatever ServeConn was
+	// given (a WebSocket stream, a TLS connection of the HTTPS port).
+	nc       net.Conn
 	r        *packet.Reader
 	version  packet.Version
 	clientID string
@@ -80,22 +83,12 @@ func (c *conn) log() *slog.Logger {
 
 // handle runs one connection's TLS handshake and CONNECT. The caller
 // holds a handshake token; handle returns it once the CONNECT is decided.
-// An accepted connection's reader runs in a new goroutine, and handle
-// returns: the handshake grows a goroutine's stack to 8 KiB or more, which
-// an idle connection would otherwise keep for its lifetime (the runtime
-// shrinks a stack only while less than a quarter of it is in use). nc
-// should be a tls.Server over an idleConn (newIdleConn), so that the
+// nc should be a tls.Server over an idleConn (newIdleConn), so that the
 // reader can wait for an idle connection outside crypto/tls and without a
 // goroutine (see idle.go); over any other connection the reader waits in
 // tls.Conn.Read.
 func (b *Broker) handle(nc *tls.Conn) {
-	token := true
-	release := func() {
-		if token {
-			token = false
-			<-b.handshakes
-		}
-	}
+	release := b.tokenRelease()
 	defer release()
 	_ = nc.SetDeadline(time.Now().Add(b.lim.ConnectTimeout))
 	ctx, cancel := context.WithTimeout(context.Background(), b.lim.ConnectTimeout)
@@ -107,29 +100,55 @@ func (b *Broker) handle(nc *tls.Conn) {
 		_ = nc.Close()
 		return
 	}
+	st := nc.ConnectionState()
+	b.start(nc, &ConnMeta{Transport: TransportTLS, PeerCertificates: st.PeerCertificates, ServerName: st.ServerName}, release)
+}
+
+// tokenRelease returns a function that gives back the caller's handshake
+// token, once however often it is called.
+func (b *Broker) tokenRelease() func() {
+	held := true
+	return func() {
+		if held {
+			held = false
+			<-b.handshakes
+		}
+	}
+}
+
+// start reads and decides the CONNECT of nc, whose transport is
+// established and whose deadline bounds the wait for the CONNECT. The
+// caller holds a handshake token, which release gives back once the
+// CONNECT is decided. An accepted connection's reader runs in a new
+// goroutine, and start returns it: the handshake grows a goroutine's stack
+// to 8 KiB or more, which an idle connection would otherwise keep for its
+// lifetime (the runtime shrinks a stack only while less than a quarter of
+// it is in use). A refused connection is closed and start returns nil.
+func (b *Broker) start(nc net.Conn, meta *ConnMeta, release func()) *conn {
 	c := &conn{b: b, nc: nc, done: make(chan struct{})}
 	// No read buffer while idle: one is borrowed per packet (or burst).
 	var src io.Reader = nc
 	if ic := c.ic(); ic != nil {
-		ic.tc = nc
+		ic.tc = nc.(*tls.Conn)
 		src = plainReader{ic}
 	}
 	c.r = packet.NewPooledReader(src, b.lim.MaxPacketSize)
 	p, err := c.r.ReadPacket(0)
 	if err != nil {
-		c.refuseDecode(err)
+		c.refuseDecode(err, meta.Transport)
 		_ = nc.Close()
-		return
+		return nil
 	}
-	if !c.connect(p.(*packet.Connect)) {
+	if !c.connect(p.(*packet.Connect), meta) {
 		_ = nc.Close()
-		return
+		return nil
 	}
 	release()
 	_ = nc.SetDeadline(time.Time{})
 	c.expireAt()
 	b.wg.Add(1) // before the caller's Done; the reader's until teardown
 	go c.run(false)
+	return c
 }
 
 // expireAt closes the connection when its credential stops being valid
@@ -145,7 +164,7 @@ func (c *conn) expireAt() {
 	}
 	t := time.AfterFunc(time.Until(until), func() {
 		c.log().Info("mqtt credential expired", "valid_until", until)
-		c.kick(packet.BadAuthenticationMethod, "the client certificate expired")
+		c.kick(packet.BadAuthenticationMethod, "the client's credential expired")
 	})
 	c.mu.Lock()
 	if c.closed {
@@ -191,13 +210,13 @@ func (c *conn) end() {
 
 // refuseDecode answers a CONNECT that failed to decode, where the
 // protocol allows an answer, and counts it.
-func (c *conn) refuseDecode(err error) {
+func (c *conn) refuseDecode(err error, transport string) {
 	var pe *packet.Error
 	if !errors.As(err, &pe) {
 		return // EOF, timeout, transport error: nothing to say
 	}
 	c.b.m.connects.WithLabelValues(pe.Code.String()).Inc()
-	c.b.log.Info("mqtt connect refused", "remote", c.nc.RemoteAddr().String(), "code", pe.Code.String(), "reason", pe.Error())
+	c.b.log.Info("mqtt connect refused", "remote", c.nc.RemoteAddr().String(), "transport", transport, "code", pe.Code.String(), "reason", pe.Error())
 	v := pe.Version
 	if v != packet.V5 {
 		// 3.1.1 has a return code for these two only; otherwise close.
@@ -222,16 +241,18 @@ func randomClientID() string {
 	return "moat-" + hex.EncodeToString(b[:])
 }
 
-// connect decides a CONNECT and, when accepted, attaches the connection to
-// its session and sends CONNACK. It reports whether the connection goes on.
-func (c *conn) connect(cp *packet.Connect) bool {
+// connect decides a CONNECT that arrived over the transport meta describes
+// and, when accepted, attaches the connection to its session and sends
+// CONNACK. It reports whether the connection goes on.
+func (c *conn) connect(cp *packet.Connect, meta *ConnMeta) bool {
 	b := c.b
 	c.version = cp.ProtocolLevel
 	lim := b.lim
 	principal := ""
 	refuse := func(code packet.ReasonCode, reason string) bool {
 		b.m.connects.WithLabelValues(code.String()).Inc()
-		b.log.Info("mqtt connect refused", "client_id", cp.ClientID, "principal", principal, "remote", c.nc.RemoteAddr().String(), "code", code.String(), "reason", reason)
+		b.log.Info("mqtt connect refused", "client_id", cp.ClientID, "principal", principal, "remote", c.nc.RemoteAddr().String(),
+			"transport", meta.Transport, "code", code.String(), "reason", reason)
 		ack := &packet.Connack{ReasonCode: code}
 		if c.version == packet.V5 {
 			ack.Properties.ReasonString = reason
@@ -250,9 +271,9 @@ func (c *conn) connect(cp *packet.Connect) bool {
 	if lim.MaxClientIDLength > 0 && len(cp.ClientID) > lim.MaxClientIDLength {
 		return refuse(packet.ClientIdentifierNotValid, "client id longer than the limit")
 	}
-	info := ConnInfo{ClientID: cp.ClientID, PeerCertificates: c.nc.ConnectionState().PeerCertificates,
+	info := ConnInfo{ClientID: cp.ClientID, PeerCertificates: meta.PeerCertificates,
 		RemoteAddr: c.nc.RemoteAddr(), Username: cp.Username, Password: cp.Password, CleanStart: cp.CleanStart, Version: c.version,
-		HasWill: cp.Will != nil, ServerName: c.nc.ConnectionState().ServerName}
+		HasWill: cp.Will != nil, ServerName: meta.ServerName, Transport: meta.Transport, Authenticated: meta.Authenticated}
 	_, info.Persistent = c.sessionExpiry(cp)
 	perms, ref := b.gate.Admit(context.Background(), info)
 	if ref != nil {
@@ -326,7 +347,7 @@ func (c *conn) connect(cp *packet.Connect) bool {
 	b.m.connects.WithLabelValues("accepted").Inc()
 	b.m.connections.Inc()
 	b.connAccepted()
-	c.log().Debug("mqtt connected", "version", c.version.String(), "session_present", present, "keep_alive", ka)
+	c.log().Debug("mqtt connected", "version", c.version.String(), "transport", meta.Transport, "session_present", present, "keep_alive", ka)
 	sess.mu.Lock()
 	c.sendControl(ack)
 	sess.resumeLocked()
@@ -407,11 +428,16 @@ func (c *conn) close() {
 	if expiry != nil {
 		expiry.Stop()
 	}
-	// Close the TCP connection under the TLS one without waiting for a
-	// close_notify to be written to a client that may not read.
-	if nc := c.nc.NetConn(); nc != nil {
-		_ = nc.Close()
+	// Close the TCP connection under a TLS one without waiting for a
+	// close_notify to be written to a client that may not read. Any other
+	// connection (ServeConn's) closes without blocking on its own.
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		if nc := tc.NetConn(); nc != nil {
+			_ = nc.Close()
+			return
+		}
 	}
+	_ = c.nc.Close()
 }
 
 // protocolError ends the connection for a packet that breaks the protocol:

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"errors"
 	"syscall"
 )
@@ -31,8 +32,10 @@ import (
 //
 // The read deadline (1.5 × the keep-alive) applies to the wait as to any
 // read; a close wakes it. Where none of this is available (no
-// syscall.RawConn, or a connection not made by the broker's accept loop)
-// the reader simply reads, and waits inside crypto/tls.
+// syscall.RawConn, or a connection not made by the broker's accept loop,
+// such as ServeConn's WebSocket streams and TLS connections of the HTTPS
+// port) the reader simply reads, and waits inside the connection's Read
+// in its goroutine.
 
 // errNoWait is idleConn.wait's answer where waiting outside crypto/tls is
 // not possible.
@@ -48,10 +51,14 @@ func (c *conn) idle() bool {
 }
 
 // ic is the connection's idleConn, or nil if it has none (a connection not
-// made by the broker's accept loop) or its socket cannot be waited for
-// (not a syscall.Conn).
+// made by the broker's accept loop: ServeConn's) or its socket cannot be
+// waited for (not a syscall.Conn).
 func (c *conn) ic() *idleConn {
-	if ic, ok := c.nc.NetConn().(*idleConn); ok {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	if ic, ok := tc.NetConn().(*idleConn); ok {
 		if _, ok := ic.Conn.(syscall.Conn); ok {
 			return ic
 		}

@@ -138,10 +138,10 @@ func (tb *testBroker) waitStats(t testing.TB, what string, cond func(broker.Stat
 	}
 }
 
-// wire is a raw MQTT client over TLS.
+// wire is a raw MQTT client over TLS (or, for ServeConn, any stream).
 type wire struct {
 	t      testing.TB
-	nc     *tls.Conn
+	nc     net.Conn
 	r      *packet.Reader
 	v      packet.Version // 0 until a CONNECT is written
 	nextID atomic.Uint32
@@ -388,7 +388,13 @@ func (w *wire) ack(p *packet.Publish) {
 }
 
 // drop closes the TCP connection without DISCONNECT (an abnormal close).
-func (w *wire) drop() { _ = w.nc.NetConn().Close() }
+func (w *wire) drop() {
+	if tc, ok := w.nc.(*tls.Conn); ok {
+		_ = tc.NetConn().Close()
+		return
+	}
+	_ = w.nc.Close()
+}
 
 // disconnect sends DISCONNECT with code (MQTT 5) and waits for the close.
 func (w *wire) disconnect(code packet.ReasonCode) {

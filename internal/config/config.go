@@ -143,6 +143,11 @@ type Config struct {
 	// --server-key, --server-ca); empty (the default): moat issues its own.
 	// See ServerCertFiles and LoadServerCert.
 	TLS ServerCertFiles `yaml:"tls"`
+
+	// Identity configures Cognito-style identities and the IoT
+	// credentials provider (--oidc-provider, --cognito-*,
+	// --max-role-aliases).
+	Identity Identity `yaml:"identity"`
 }
 
 // Limits are the explicit bounds of the HTTPS surface. Every field has a
@@ -202,6 +207,7 @@ func Default() Config {
 		ThingTypeDeleteDelay: 5 * time.Minute,
 		Shadow:               defaultShadow(),
 		Rules:                defaultRules(),
+		Identity:             defaultIdentity(),
 	}
 }
 

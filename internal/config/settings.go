@@ -50,7 +50,8 @@ const (
 
 // Help sections, in the order they are printed.
 var groups = []string{"Listeners and storage", "Names in certificates and ARNs", "Keys", "Logging", "Limits (HTTPS)",
-	"MQTT limits (docs/mqtt.md)", "Policy decision log", "Registry", "Device shadows", "Rules engine"}
+	"MQTT limits (docs/mqtt.md)", "Policy decision log", "Registry", "Device shadows", "Rules engine",
+	"Identities (Cognito) and the credentials provider"}
 
 func str(s setting, field func(c *Config) *string) setting {
 	s.get, s.set = func(c *Config) string { return *field(c) },
@@ -308,6 +309,29 @@ var settings = []setting{
 	str(setting{flag: "server-ca", key: "tls.server-ca", arg: "PATH", group: groups[2],
 		usage: "PEM file of the one root certificate --server-cert chains to, written to root-ca.pem for devices to trust; needed when the chain in --server-cert does not end in its self-signed root."},
 		func(c *Config) *string { return &c.TLS.CA }),
+
+	{flag: "oidc-provider", key: "identity.oidc-providers", arg: "SPEC", group: groups[10], list: true,
+		usage: "An OpenID Connect issuer whose ID tokens identity pools may accept as logins: \"ISSUER JWKS [CLIENT_ID ...]\", separated by spaces, " +
+			"e.g. \"https://login.example.com https://login.example.com/jwks.json app-1\". JWKS is an https URL or a file; the client ids are the audiences " +
+			"accepted by pools that list the issuer in OpenIdConnectProviderARNs (arn:aws:iam::ACCOUNT:oidc-provider/login.example.com). Repeat for several.",
+		get: func(c *Config) string { return strings.Join(c.Identity.OIDCProviders, ",") },
+		set: func(c *Config, v string) error {
+			c.Identity.OIDCProviders = append(c.Identity.OIDCProviders, v)
+			return nil
+		},
+		reset: func(c *Config) { c.Identity.OIDCProviders = []string{} }},
+	duration(setting{flag: "cognito-credential-duration", key: "identity.credential-duration", arg: "DURATION", group: groups[10],
+		usage: "Life of the temporary credentials GetCredentialsForIdentity issues (AWS: 1h), 15m to 12h; capped by the role's maximum session."},
+		func(c *Config) *time.Duration { return &c.Identity.CredentialDuration }),
+	count(setting{flag: "cognito-max-identity-pools", key: "identity.max-identity-pools", group: groups[10],
+		usage: "Identity pools the account may have (AWS: 1000), 1 to 100000."},
+		func(c *Config) *int { return &c.Identity.MaxIdentityPools }),
+	count(setting{flag: "cognito-max-identities-per-pool", key: "identity.max-identities-per-pool", group: groups[10],
+		usage: "Identities one identity pool may have, 1 to 1000000000, so that a pool open to guests cannot fill the disk."},
+		func(c *Config) *int { return &c.Identity.MaxIdentitiesPerPool }),
+	count(setting{flag: "max-role-aliases", key: "identity.max-role-aliases", group: groups[10],
+		usage: "Role aliases of the IoT credentials provider the account may have (AWS: 100), 1 to 100000."},
+		func(c *Config) *int { return &c.Identity.MaxRoleAliases }),
 }
 
 // quoteDefault formats a default for help.
@@ -315,7 +339,7 @@ func quoteDefault(s *setting, v string) string {
 	switch {
 	case v == "" && s.flag == "metrics-addr":
 		return "off"
-	case v == "" && (s.flag == "rules-http-destination" || s.flag == "crl"):
+	case v == "" && (s.flag == "rules-http-destination" || s.flag == "crl" || s.flag == "oidc-provider"):
 		return "none"
 	case v == "" && s.flag == "decision-log":
 		return "DATA/" + DecisionLogFile

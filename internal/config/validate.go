@@ -142,6 +142,7 @@ func (c Config) Validate() error {
 	c.validateRules(bad)
 	c.validateCRL(bad)
 	c.validateServerCert(bad)
+	c.validateIdentity(bad)
 	if c.ThingTypeDeleteDelay < 0 || c.ThingTypeDeleteDelay > maxTypeDelete {
 		bad("thing-type-delete-delay", "must be between 0s and %v, got %v", maxTypeDelete, c.ThingTypeDeleteDelay)
 	}

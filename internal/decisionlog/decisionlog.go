@@ -1,8 +1,9 @@
 // Package decisionlog writes moat's policy decision log: one JSON line per
-// authorization decision made for a device, saying who asked (certificate,
-// thing, client id, source IP), what for (action, resource ARN), the answer
-// (ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY) and the statement that decided
-// it. Every deny is logged; allows only when Options.Allows is set.
+// authorization decision made for a device or an API caller, saying who
+// asked (certificate or caller ARN, thing, client id, source IP), what
+// for (action, resource ARN), the answer (ALLOWED, EXPLICIT_DENY,
+// IMPLICIT_DENY) and the statement that decided it. Every deny is
+// logged; allows only when Options.Allows is set.
 //
 // # Lifecycle
 //
@@ -57,7 +58,8 @@ const (
 // Entry is one decision.
 type Entry struct {
 	Time time.Time
-	// Principal is the certificate id of the device.
+	// Principal is the certificate id of a device, or the ARN of another
+	// caller (a user, an assumed role, a custom authorizer).
 	Principal string
 	// Thing is the connection's thing, or "".
 	Thing    string
@@ -224,7 +226,7 @@ func newLog(path string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	l.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "moat_policy_decisions_total", Help: "Policy decisions for devices by action and decision (ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY).",
+		Name: "moat_policy_decisions_total", Help: "Policy decisions for devices and API callers by action and decision (ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY).",
 	}, []string{"action", "decision"})
 	l.drops = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "moat_decision_log_dropped_total", Help: "Decision log entries dropped because the log's buffer was full or the log was closed.",

@@ -10,15 +10,20 @@ import (
 
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/certs"
+	"github.com/moat-iot/moat/internal/cognito"
 	"github.com/moat-iot/moat/internal/names"
 	"github.com/moat-iot/moat/internal/store"
 )
 
 // checkTarget resolves an attachment target to something that exists: a
-// static thing group of this account (arn:aws:iot:R:A:thinggroup/NAME), or
-// a certificate by ARN. A dynamic group cannot have policies, as in AWS
-// (InvalidRequestException).
+// static thing group of this account (arn:aws:iot:R:A:thinggroup/NAME), a
+// Cognito identity of this region by its id (REGION:UUID, see
+// cognito.CheckTarget), or a certificate by ARN. A dynamic group cannot
+// have policies, as in AWS (InvalidRequestException).
 func (s *Service) checkTarget(tx store.Tx, target string) error {
+	if cognito.IsIdentityID(target) {
+		return cognito.CheckTarget(tx, s.arns.Region, target)
+	}
 	if name, ok := s.arns.Own(target, "thinggroup"); ok {
 		if names.Thing("target", name) != nil {
 			return awsapi.Errorf(awsapi.InvalidRequest, "target %q is not a valid thing group ARN.", target)

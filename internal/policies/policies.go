@@ -1,6 +1,6 @@
 // Package policies keeps the stored IoT policies: their versions, the
-// default version, and their attachments to targets (certificates now; thing
-// groups and Cognito identities as those land). Documents are checked by
+// default version, and their attachments to targets (certificates, thing
+// groups and Cognito identities). Documents are checked by
 // internal/policy before anything is written; every call is one store
 // transaction.
 package policies

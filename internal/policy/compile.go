@@ -64,6 +64,10 @@ type cstmt struct {
 	notResource bool
 	resources   []pattern
 	conds       []ccond
+	// principal is a trust statement's Principal (nil otherwise); such a
+	// statement has no Resource and its resources are "*".
+	principal    *Principal
+	notPrincipal bool
 	// vars are the distinct variables used in resources and conditions;
 	// pattern tokens refer to them by index.
 	vars     []keyRef
@@ -116,12 +120,18 @@ func Compile(name, versionID string, d *Document) (*Compiled, error) {
 
 func (p *stmtParser) compile(st *Statement, cs *cstmt) error {
 	*cs = cstmt{index: p.idx, sid: st.Sid, effect: st.Effect,
-		notAction: st.NotAction, notResource: st.NotResource}
+		notAction: st.NotAction, notResource: st.NotResource,
+		principal: st.Principal, notPrincipal: st.NotPrincipal}
 	if st.Effect != Allow && st.Effect != Deny {
 		return p.err("Effect", "must be Allow or Deny")
 	}
-	if len(st.Actions) == 0 || len(st.Resources) == 0 {
-		return p.err("", "needs at least one action and one resource")
+	switch {
+	case len(st.Actions) == 0:
+		return p.err("", "needs at least one action")
+	case st.Principal == nil && len(st.Resources) == 0:
+		return p.err("", "needs at least one resource")
+	case st.Principal != nil && len(st.Resources) > 0:
+		return p.err("Resource", "a statement with a Principal has no Resource")
 	}
 	for _, a := range st.Actions {
 		if msg := checkAction(a); msg != "" {
@@ -135,6 +145,10 @@ func (p *stmtParser) compile(st *Statement, cs *cstmt) error {
 			return p.err("Resource", "%v", err)
 		}
 		cs.resources = append(cs.resources, compilePattern(segs, true, cs.varIndex))
+	}
+	if st.Principal != nil {
+		// A trust statement is about the role that holds it: any resource.
+		cs.resources = []pattern{compilePattern([]segment{{text: "*"}}, true, nil)}
 	}
 	for _, c := range st.Conditions {
 		cc, err := cs.compileCond(p, c)

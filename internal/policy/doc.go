@@ -1,8 +1,25 @@
 // Package policy is the one place in moat that decides "is this allowed".
-// It reads AWS IoT policy documents, compiles them, and evaluates requests
-// against the policies attached to a principal, with AWS IoT Core's
-// semantics (reference §5). It is a pure leaf package: no I/O, no server
-// state, standard library only.
+// It reads AWS IoT policy documents and IAM policy documents (identity
+// policies of users and roles, and roles' trust policies), compiles them,
+// and evaluates requests against the policies of a principal, with AWS
+// IoT Core's and IAM's semantics (reference §5). It is a pure leaf
+// package: no I/O, no server state, standard library only.
+//
+// # Modes
+//
+// ParseOptions.Mode says what a document is. ModeIoT (the default) and
+// ModeIdentity read the same grammar: statements with a Resource and no
+// Principal, since the policy applies to whoever it is attached to.
+// Action values may name any service ("iot:Publish", "iam:*",
+// "sts:AssumeRole", "iotjobsdata:*", "cognito-identity:*"). ModeTrust
+// reads a role's trust policy: every statement names a Principal or
+// NotPrincipal ("*", or {"AWS"|"Service"|"Federated"|"CanonicalUser":
+// value or list}) and has no Resource; Request.Caller says who asks. An
+// AWS principal names a caller by its exact ARN, by its account (the id
+// or arn:aws:iam::ACCOUNT:root), or, for an assumed-role session, by the
+// role's ARN; wildcards are not allowed inside principals, as in IAM.
+// IAM's size quotas differ per kind of document; set ParseOptions.MaxSize
+// accordingly.
 //
 // # Lifecycle
 //
@@ -62,6 +79,11 @@
 // Condition operators are IAM's: String*, Numeric*, Date*, Bool,
 // BinaryEquals, IpAddress/NotIpAddress, Arn*, Null, each (except Null)
 // with an optional IfExists suffix and ForAnyValue:/ForAllValues: prefix.
+// Keys are any "vendor:name": aws:SourceIp and aws:CurrentTime come from
+// Vars fields; the caller sets the others it knows with Vars.Set
+// (aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalType,
+// aws:PrincipalTag/KEY, aws:TokenIssueTime, sts:ExternalId,
+// cognito-identity.amazonaws.com:aud, ...).
 // Operators and keys within a block are ANDed; the values of one key are
 // ORed (for negated operators: none may match). A missing key fails the
 // condition, except that IfExists, ForAllValues and negated operators

@@ -18,6 +18,10 @@ type Request struct {
 	// Vars supplies policy variables and condition keys; nil means none
 	// are known (every variable is unresolved).
 	Vars *Vars
+	// Caller is who makes the request, for trust policy statements (those
+	// with a Principal element); nil makes them not apply. Statements
+	// without a Principal ignore it.
+	Caller *Caller
 	// Explain fills Decision.Vars and Decision.Unresolved. It costs
 	// allocations; leave it off on the hot path.
 	Explain bool
@@ -118,7 +122,8 @@ func Evaluate(policies []*Compiled, req *Request) Decision {
 		}
 		for i := range p.stmts {
 			st := &p.stmts[i]
-			if d.Result == Allowed && st.effect == Allow || !st.matchAction(req.Action) {
+			if d.Result == Allowed && st.effect == Allow || !st.matchAction(req.Action) ||
+				st.principal != nil && !st.matchPrincipal(req.Caller) {
 				continue
 			}
 			vals, missing := st.resolve(vars, buf[:0])

@@ -33,6 +33,10 @@ type ParseOptions struct {
 	// code points) not counting whitespace. 0 means DefaultMaxSize; it may
 	// be raised up to APIMaxSize, for example for IAM-style documents.
 	MaxSize int
+	// Mode is the kind of document: ModeIoT (the zero value), ModeIdentity
+	// or ModeTrust. It decides whether statements name a Principal and a
+	// Resource.
+	Mode Mode
 }
 
 // Document is a parsed and validated policy document.
@@ -88,6 +92,13 @@ type Statement struct {
 	// Conditions are the (operator, key) pairs of the Condition block in
 	// document order; all must hold for the statement to apply.
 	Conditions []Condition
+	// Principal is the Principal (or, when NotPrincipal, the NotPrincipal)
+	// element of a trust policy statement; nil in IoT and identity
+	// policies, which apply to whoever they are attached to. A statement
+	// with a Principal has no Resource: it governs access to the role
+	// that holds the policy.
+	Principal    *Principal
+	NotPrincipal bool
 }
 
 // Parse parses and validates an IoT policy document with the default
@@ -99,6 +110,9 @@ func Parse(doc []byte) (*Document, error) { return ParseOptions{}.Parse(doc) }
 // statement and field at fault; an invalid option is a plain error.
 func (o ParseOptions) Parse(doc []byte) (*Document, error) {
 	max := o.MaxSize
+	if o.Mode > ModeTrust {
+		return nil, fmt.Errorf("policy: ParseOptions.Mode %d is not a mode", o.Mode)
+	}
 	if max < 0 || max > APIMaxSize {
 		return nil, fmt.Errorf("policy: ParseOptions.MaxSize %d out of range [0, %d]", max, APIMaxSize)
 	}
@@ -112,7 +126,7 @@ func (o ParseOptions) Parse(doc []byte) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return buildDocument(&tree)
+	return buildDocument(&tree, o.Mode)
 }
 
 // checkSize applies the encoding and size rules before any JSON is read.
@@ -143,7 +157,7 @@ func checkSize(doc []byte, max int) error {
 
 var docKeys = []string{"Version", "Id", "Statement"}
 
-func buildDocument(n *jnode) (*Document, error) {
+func buildDocument(n *jnode, mode Mode) (*Document, error) {
 	if n.kind != jObject {
 		return nil, docErr("", "must be a JSON object, got %s", n.kind)
 	}
@@ -160,7 +174,7 @@ func buildDocument(n *jnode) (*Document, error) {
 		case "Id":
 			d.ID, err = docString("Id", v)
 		case "Statement":
-			d.Statements, err = buildStatements(v, isVersion2012(n))
+			d.Statements, err = buildStatements(v, isVersion2012(n), mode)
 		default:
 			err = docErr(k, "unknown element; a policy document has only %v", docKeys)
 		}
@@ -198,7 +212,7 @@ func docString(field string, v *jnode) (string, error) {
 	return v.text, nil
 }
 
-func buildStatements(v *jnode, vars bool) ([]Statement, error) {
+func buildStatements(v *jnode, vars bool, mode Mode) ([]Statement, error) {
 	elems := []jnode{*v}
 	switch v.kind {
 	case jObject:
@@ -212,7 +226,7 @@ func buildStatements(v *jnode, vars bool) ([]Statement, error) {
 	}
 	stmts := make([]Statement, 0, len(elems))
 	for i := range elems {
-		sp := stmtParser{idx: i, vars: vars}
+		sp := stmtParser{idx: i, vars: vars, mode: mode}
 		st, err := sp.build(&elems[i])
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ type stmtParser struct {
 	idx  int
 	sid  string
 	vars bool // the document recognises policy variables
+	mode Mode
 }
 
 func (p *stmtParser) err(field, format string, args ...any) *SyntaxError {
@@ -19,7 +20,10 @@ func (p *stmtParser) err(field, format string, args ...any) *SyntaxError {
 	return e
 }
 
-var stmtKeys = []string{"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+var (
+	stmtKeys  = []string{"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+	trustKeys = []string{"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Condition"}
+)
 
 func (p *stmtParser) build(n *jnode) (Statement, error) {
 	var st Statement
@@ -35,23 +39,24 @@ func (p *stmtParser) build(n *jnode) (Statement, error) {
 	if n.dup != "" {
 		return st, p.err(n.dup, "duplicate element")
 	}
-	for _, k := range n.keys {
-		switch k {
-		case "Principal", "NotPrincipal":
-			return st, p.err(k, "not allowed: an IoT policy applies to the principals it is attached to")
-		}
-		if !slices.Contains(stmtKeys, k) {
-			return st, p.err(k, "unknown element; a statement has only %v", stmtKeys)
-		}
+	if err := p.checkKeys(n); err != nil {
+		return st, err
 	}
 	if err := p.effect(n, &st); err != nil {
 		return st, err
 	}
+	if p.mode == ModeTrust {
+		if err := p.principal(n, &st); err != nil {
+			return st, err
+		}
+	}
 	if err := p.actions(n, &st); err != nil {
 		return st, err
 	}
-	if err := p.resources(n, &st); err != nil {
-		return st, err
+	if p.mode != ModeTrust {
+		if err := p.resources(n, &st); err != nil {
+			return st, err
+		}
 	}
 	if c, ok := n.member("Condition"); ok {
 		conds, err := p.conditions(c)
@@ -61,6 +66,25 @@ func (p *stmtParser) build(n *jnode) (Statement, error) {
 		st.Conditions = conds
 	}
 	return st, nil
+}
+
+// checkKeys refuses elements the document's mode does not have.
+func (p *stmtParser) checkKeys(n *jnode) error {
+	keys := stmtKeys
+	if p.mode == ModeTrust {
+		keys = trustKeys
+	}
+	for _, k := range n.keys {
+		switch {
+		case (k == "Principal" || k == "NotPrincipal") && p.mode != ModeTrust:
+			return p.err(k, "not allowed: %s applies to the principals it is attached to", p.mode.article())
+		case (k == "Resource" || k == "NotResource") && p.mode == ModeTrust:
+			return p.err(k, "not allowed: a trust policy governs the role that holds it")
+		case !slices.Contains(keys, k):
+			return p.err(k, "unknown element; a statement has only %v", keys)
+		}
+	}
+	return nil
 }
 
 func (p *stmtParser) effect(n *jnode, st *Statement) error {

@@ -31,18 +31,23 @@ import (
 
 	"github.com/moat-iot/moat/internal/access"
 	"github.com/moat-iot/moat/internal/api"
+	"github.com/moat-iot/moat/internal/api/cognitoapi"
 	"github.com/moat-iot/moat/internal/api/control"
 	"github.com/moat-iot/moat/internal/api/data"
+	"github.com/moat-iot/moat/internal/api/iamapi"
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
+	"github.com/moat-iot/moat/internal/authorizer"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/broker"
 	"github.com/moat-iot/moat/internal/certs"
 	"github.com/moat-iot/moat/internal/config"
 	"github.com/moat-iot/moat/internal/decisionlog"
+	"github.com/moat-iot/moat/internal/iam"
 	"github.com/moat-iot/moat/internal/pki"
 	"github.com/moat-iot/moat/internal/policies"
 	"github.com/moat-iot/moat/internal/registry"
+	"github.com/moat-iot/moat/internal/rolealias"
 	"github.com/moat-iot/moat/internal/rules"
 	"github.com/moat-iot/moat/internal/shadow"
 	"github.com/moat-iot/moat/internal/shadow/document"
@@ -78,6 +83,12 @@ type Server struct {
 	rules     *rules.Service
 	https     *http.Server
 	metrics   *http.Server
+
+	// customAuth authenticates custom-authorizer credentials on the
+	// WebSocket upgrade.
+	customAuth *authorizer.Service
+	// stopping is closed when the server stops (background loops end).
+	stopping chan struct{}
 
 	ready    atomic.Bool
 	stopOnce sync.Once
@@ -192,7 +203,13 @@ func (s *Server) Start(ctx context.Context) error {
 		ARNs:      arns,
 		Endpoints: control.EndpointsFor(s.cfg.Hostnames[0], s.MQTTAddr, s.HTTPSAddr),
 	}
-	gate := &access.Gate{Auth: s.auth, Registry: reg, Policies: pols, ARNs: arns, Log: s.log}
+	id, err := s.newIdentity(arns, keyID)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	ctl.Authorizers, ctl.RoleAliases = id.authorizers, id.roleAliases
+	gate := &access.Gate{Auth: s.auth, Registry: reg, Policies: pols, ARNs: arns, Log: s.log,
+		IAM: id.iam, NoSuchEntity: iam.ErrNoSuchEntity, CustomAuth: id.authorizers}
 	if path := s.cfg.DecisionLogPath(); path != "" {
 		dl, err := decisionlog.Open(path, decisionlog.Options{
 			MaxSize: s.cfg.DecisionLog.MaxSize, MaxFiles: s.cfg.DecisionLog.MaxFiles, Buffer: s.cfg.DecisionLog.Buffer,
@@ -215,6 +232,8 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("broker: %w", err)
 	}
 	s.wireRechecks(reg, ctl.Certs, pols)
+	s.stopping = make(chan struct{})
+	s.wireIdentityRechecks(id, s.stopping)
 	s.wireAutoRegistration(ctl.Certs, reg)
 	if err := s.wireCRLs(ctx, ctl.Certs); err != nil {
 		return err
@@ -265,14 +284,16 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("rules: %w", err)
 	}
 	ctl.Rules = s.rules
-	dat := &data.API{Auth: s.auth, Gate: gate, Broker: s.broker, Limits: s.cfg.BrokerLimits(), Shadows: s.shadows, ARNs: arns}
+	dat := &data.API{Auth: s.auth, Gate: gate, Broker: s.broker, Limits: s.cfg.BrokerLimits(), Shadows: s.shadows, ARNs: arns,
+		CustomAuth: id.authorizers}
+	authz := gate.APIAuthorizer() // after the Gate's fields are set
 	router := api.NewRouter(api.Options{MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log, Registerer: s.reg},
 		api.Group{
 			Prefix: "iot:",
 			Authenticate: func(ctx context.Context, r *http.Request, body []byte) (auth.Principal, error) {
 				return s.auth.SigV4(ctx, r, body, "iot")
 			},
-			Authorize:  adminOnly,
+			Authorize:  authz.AuthorizeRequest,
 			Operations: ctl.Operations(),
 		},
 		// The iot-data plane: a device certificate (mutual TLS) or SigV4
@@ -285,10 +306,16 @@ func (s *Server) Start(ctx context.Context) error {
 			Operations:   dat.Operations(),
 			MapError:     awsapi.DataPlane,
 		})
+	router.Handle(rolealias.CredentialsPath, &rolealias.Endpoint{Aliases: id.roleAliases, Auth: s.auth,
+		Authorize: rolealias.GateAuthorizer(gate), Logger: s.log})
 	router.Handle("GET /health", http.HandlerFunc(s.health))
-	router.Handle("GET /metrics", s.adminOnlyHTTP(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
+	router.Handle("GET /metrics", s.adminOnlyHTTP(authz, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
 
-	if err := s.serveAll(data.TopicPaths(router)); err != nil {
+	cog := &cognitoapi.API{Service: id.cognito, Auth: s.auth, Authorize: authz.Authorize, MaxBody: s.cfg.Limits.MaxRequestBody, Logger: s.log}
+	query := iamapi.New(iamapi.Config{IAM: id.iam, Auth: s.auth, Authorize: authz.Authorize, MaxBody: s.cfg.Limits.MaxRequestBody,
+		Logger: s.log, Registerer: s.reg})
+	s.customAuth = id.authorizers
+	if err := s.serveAll(access.SourceIPHandler(rootHandler(cog, query, data.TopicPaths(router)))); err != nil {
 		return err
 	}
 	s.ready.Store(true)
@@ -296,20 +323,14 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// adminOnly is the authorization of the control plane until users with IAM
-// policies land: the administrator may do everything, nobody else anything.
-func adminOnly(_ context.Context, p auth.Principal, action, _ string, _ *api.Request) error {
-	if p.IsAdmin() {
-		return nil
-	}
-	return awsapi.Errorf(awsapi.AccessDenied, "User %s is not authorized to perform %s.", p.String(), action)
-}
-
-func (s *Server) adminOnlyHTTP(h http.Handler) http.Handler {
+// adminOnlyHTTP guards an operator endpoint (GET /metrics): a SigV4
+// request for the signing name iot whose caller may perform
+// moat:GetMetrics (the administrator, or an IAM user or role allowed it).
+func (s *Server) adminOnlyHTTP(authz *access.APIAuthorizer, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.auth.SigV4(r.Context(), r, nil, "iot")
 		if err == nil {
-			err = adminOnly(r.Context(), p, "moat:GetMetrics", "*", nil)
+			err = authz.Authorize(access.WithSourceIP(r.Context(), r.RemoteAddr), p, "moat:GetMetrics", "*")
 		}
 		if err != nil {
 			awsapi.WriteError(w, err)
@@ -357,16 +378,24 @@ func (s *Server) bind() error {
 
 // serveAll starts serving on the bound listeners.
 func (s *Server) serveAll(h http.Handler) error {
-	// Client certificates are requested, not required: the data plane
-	// authenticates a device by its certificate, everything else by SigV4.
-	// A certificate is not verified here (pki.ServerTLSConfig); the data
-	// plane checks it per request, and no other surface looks at it.
+	// Client certificates are requested, not required: the data plane,
+	// MQTT over WebSocket and MQTT by ALPN x-amzn-mqtt-ca authenticate a
+	// device by its certificate, everything else by SigV4 (or a custom
+	// authorizer). A certificate is not verified here
+	// (pki.ServerTLSConfig); the data plane checks it per request and the
+	// broker's Gate at CONNECT, and no other surface looks at it.
 	tlsCfg, err := s.pki.ServerTLSConfig(tls.RequestClientCert, nil)
 	if err != nil {
 		return err
 	}
+	// MQTT over WebSocket at /mqtt (alpn.go), authenticated by a SigV4
+	// presigned URL, custom-authorizer headers or a device certificate.
+	ws, err := s.webSocketHandler(s.customAuth)
+	if err != nil {
+		return err
+	}
 	s.https = &http.Server{
-		Handler:           h,
+		Handler:           withWebSocket(ws, h),
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: s.cfg.Limits.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.Limits.ReadTimeout,
@@ -374,8 +403,11 @@ func (s *Server) serveAll(h http.Handler) error {
 		MaxHeaderBytes:    s.cfg.Limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	// ALPN: HTTP/2 and HTTP/1.1, and MQTT by x-amzn-mqtt-ca and mqtt.
+	s.configureHTTPS(s.https, tlsCfg)
 	go s.serve("https", func() error { return s.https.Serve(tls.NewListener(s.httpsLn, tlsCfg)) })
-	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves", "iot control plane, iot-data plane (device certificates or SigV4), /health, /metrics")
+	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves",
+		"iot control plane, iot-data plane (device certificates or SigV4), /health, /metrics, MQTT over WebSocket at /mqtt, MQTT by ALPN x-amzn-mqtt-ca and mqtt")
 	mqttTLS, err := s.pki.ServerTLSConfig(tls.RequireAnyClientCert, nil)
 	if err != nil {
 		return err
@@ -408,6 +440,9 @@ func (s *Server) Stop() error {
 func (s *Server) stop() error {
 	s.ready.Store(false)
 	s.log.Info("stopping")
+	if s.stopping != nil {
+		close(s.stopping)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
 	defer cancel()
 	var errs []error

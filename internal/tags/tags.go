@@ -6,8 +6,8 @@
 // A resource is taggable when AWS IoT lets it be tagged and it exists now;
 // Resolve decides both. Things and device certificates are not taggable in
 // AWS IoT (TagResource refuses them), so they are not here either. Types that
-// AWS tags but moat does not have yet (rules, jobs, CA certificates, role
-// aliases, ...) resolve to ResourceNotFoundException, since none can exist.
+// AWS tags but moat does not have yet (jobs, billing groups, ...) resolve to
+// ResourceNotFoundException, since none can exist.
 //
 // Every limit is AWS's: at most MaxPerResource tags per resource, keys of
 // 1 to MaxKeyLength characters from [\p{L}\p{Z}\p{N}_.:/=+\-@], values of at
@@ -56,9 +56,12 @@ var taggable = map[string]bool{
 	"thinggroup": true,
 	"policy":     true,
 	"rule":       true,
+	"cacert":     true,
+	"authorizer": true,
+	"rolealias":  true,
 	// Taggable in AWS, not (yet) resources of moat: always not found.
-	"cacert": true, "job": true, "jobtemplate": true, "rolealias": true,
-	"authorizer": true, "billinggroup": true, "provisioningtemplate": true,
+	"job": true, "jobtemplate": true,
+	"billinggroup": true, "provisioningtemplate": true,
 	"domainconfiguration": true, "securityprofile": true, "otaupdate": true, "stream": true,
 }
 
@@ -166,6 +169,16 @@ func Resolve(tx store.Tx, arns arn.Builder, resourceARN string) error {
 		_, err = tx.Policy(name)
 	case "rule":
 		_, err = tx.TopicRule(name)
+	case "cacert":
+		_, err = tx.CACertificate(name)
+	case "authorizer":
+		// internal/authorizer's store kind; named here, not imported, as
+		// that package depends on this one.
+		_, err = tx.Object("iot/authorizer", name)
+	case "rolealias":
+		// internal/rolealias's store kind (rolealias.Kind), named here for
+		// the same reason.
+		_, err = tx.Object("iot/rolealias", name)
 	default:
 		return notFound
 	}

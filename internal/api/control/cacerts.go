@@ -16,14 +16,14 @@ import (
 // CA signed.
 func (a *API) caOperations() []api.Operation {
 	return []api.Operation{
-		{Name: "GetRegistrationCode", Method: http.MethodGet, Path: "/registrationcode", Handle: a.getRegistrationCode},
-		{Name: "RegisterCACertificate", Method: http.MethodPost, Path: "/cacertificate", Handle: a.registerCACertificate},
-		{Name: "UpdateCACertificate", Method: http.MethodPut, Path: "/cacertificate/{caCertificateId}", Handle: a.updateCACertificate},
-		{Name: "DescribeCACertificate", Method: http.MethodGet, Path: "/cacertificate/{caCertificateId}", Handle: a.describeCACertificate},
-		{Name: "DeleteCACertificate", Method: http.MethodDelete, Path: "/cacertificate/{caCertificateId}", Handle: a.deleteCACertificate},
-		{Name: "ListCACertificates", Method: http.MethodGet, Path: "/cacertificates", Handle: a.listCACertificates},
-		{Name: "ListCertificatesByCA", Method: http.MethodGet, Path: "/certificates-by-ca/{caCertificateId}", Handle: a.listCertificatesByCA},
-		{Name: "RegisterCertificate", Method: http.MethodPost, Path: "/certificate/register", Handle: a.registerCertificate},
+		{Name: "GetRegistrationCode", Method: http.MethodGet, Path: "/registrationcode", Handle: a.getRegistrationCode, Resource: api.NoResource},
+		{Name: "RegisterCACertificate", Method: http.MethodPost, Path: "/cacertificate", Handle: a.registerCACertificate, Resource: api.NoResource},
+		{Name: "UpdateCACertificate", Method: http.MethodPut, Path: "/cacertificate/{caCertificateId}", Handle: a.updateCACertificate, Resource: a.caCertARN()},
+		{Name: "DescribeCACertificate", Method: http.MethodGet, Path: "/cacertificate/{caCertificateId}", Handle: a.describeCACertificate, Resource: a.caCertARN()},
+		{Name: "DeleteCACertificate", Method: http.MethodDelete, Path: "/cacertificate/{caCertificateId}", Handle: a.deleteCACertificate, Resource: a.caCertARN()},
+		{Name: "ListCACertificates", Method: http.MethodGet, Path: "/cacertificates", Handle: a.listCACertificates, Resource: api.NoResource},
+		{Name: "ListCertificatesByCA", Method: http.MethodGet, Path: "/certificates-by-ca/{caCertificateId}", Handle: a.listCertificatesByCA, Resource: api.NoResource},
+		{Name: "RegisterCertificate", Method: http.MethodPost, Path: "/certificate/register", Handle: a.registerCertificate, Resource: api.NoResource},
 	}
 }
 

@@ -36,45 +36,52 @@ type API struct {
 	Rules     RuleService // the topic rule operations; nil: not served (see ruleOperations)
 	ARNs      arn.Builder
 	Endpoints Endpoints
+
+	// Authorizers serves the custom authorizer operations (an
+	// *authorizer.Service); nil: not served (see authorizerOperations).
+	Authorizers AuthorizerService
+	// RoleAliases serves the role alias operations (a
+	// *rolealias.Service); nil: not served.
+	RoleAliases RoleAliasService
 }
 
 // Operations lists the operations this package serves.
 func (a *API) Operations() []api.Operation {
 	ops := []api.Operation{
-		{Name: "DescribeEndpoint", Method: http.MethodGet, Path: "/endpoint", Handle: a.describeEndpoint},
+		{Name: "DescribeEndpoint", Method: http.MethodGet, Path: "/endpoint", Handle: a.describeEndpoint, Resource: api.NoResource},
 
-		{Name: "CreateThing", Method: http.MethodPost, Path: "/things/{thingName}", Handle: a.createThing},
-		{Name: "DescribeThing", Method: http.MethodGet, Path: "/things/{thingName}", Handle: a.describeThing},
-		{Name: "DeleteThing", Method: http.MethodDelete, Path: "/things/{thingName}", Handle: a.deleteThing},
-		{Name: "ListThings", Method: http.MethodGet, Path: "/things", Handle: a.listThings},
-		{Name: "AttachThingPrincipal", Method: http.MethodPut, Path: "/things/{thingName}/principals", Handle: a.attachThingPrincipal},
-		{Name: "DetachThingPrincipal", Method: http.MethodDelete, Path: "/things/{thingName}/principals", Handle: a.detachThingPrincipal},
-		{Name: "ListThingPrincipals", Method: http.MethodGet, Path: "/things/{thingName}/principals", Handle: a.listThingPrincipals},
-		{Name: "ListPrincipalThings", Method: http.MethodGet, Path: "/principals/things", Handle: a.listPrincipalThings},
+		{Name: "CreateThing", Method: http.MethodPost, Path: "/things/{thingName}", Handle: a.createThing, Resource: a.thingARN()},
+		{Name: "DescribeThing", Method: http.MethodGet, Path: "/things/{thingName}", Handle: a.describeThing, Resource: a.thingARN()},
+		{Name: "DeleteThing", Method: http.MethodDelete, Path: "/things/{thingName}", Handle: a.deleteThing, Resource: a.thingARN()},
+		{Name: "ListThings", Method: http.MethodGet, Path: "/things", Handle: a.listThings, Resource: api.NoResource},
+		{Name: "AttachThingPrincipal", Method: http.MethodPut, Path: "/things/{thingName}/principals", Handle: a.attachThingPrincipal, Resource: api.NoResource},
+		{Name: "DetachThingPrincipal", Method: http.MethodDelete, Path: "/things/{thingName}/principals", Handle: a.detachThingPrincipal, Resource: api.NoResource},
+		{Name: "ListThingPrincipals", Method: http.MethodGet, Path: "/things/{thingName}/principals", Handle: a.listThingPrincipals, Resource: api.NoResource},
+		{Name: "ListPrincipalThings", Method: http.MethodGet, Path: "/principals/things", Handle: a.listPrincipalThings, Resource: api.NoResource},
 
-		{Name: "CreateKeysAndCertificate", Method: http.MethodPost, Path: "/keys-and-certificate", Handle: a.createKeysAndCertificate},
-		{Name: "CreateCertificateFromCsr", Method: http.MethodPost, Path: "/certificates", Handle: a.createCertificateFromCsr},
-		{Name: "DescribeCertificate", Method: http.MethodGet, Path: "/certificates/{certificateId}", Handle: a.describeCertificate},
-		{Name: "UpdateCertificate", Method: http.MethodPut, Path: "/certificates/{certificateId}", Handle: a.updateCertificate},
-		{Name: "DeleteCertificate", Method: http.MethodDelete, Path: "/certificates/{certificateId}", Handle: a.deleteCertificate},
-		{Name: "ListCertificates", Method: http.MethodGet, Path: "/certificates", Handle: a.listCertificates},
+		{Name: "CreateKeysAndCertificate", Method: http.MethodPost, Path: "/keys-and-certificate", Handle: a.createKeysAndCertificate, Resource: api.NoResource},
+		{Name: "CreateCertificateFromCsr", Method: http.MethodPost, Path: "/certificates", Handle: a.createCertificateFromCsr, Resource: api.NoResource},
+		{Name: "DescribeCertificate", Method: http.MethodGet, Path: "/certificates/{certificateId}", Handle: a.describeCertificate, Resource: a.certARN()},
+		{Name: "UpdateCertificate", Method: http.MethodPut, Path: "/certificates/{certificateId}", Handle: a.updateCertificate, Resource: a.certARN()},
+		{Name: "DeleteCertificate", Method: http.MethodDelete, Path: "/certificates/{certificateId}", Handle: a.deleteCertificate, Resource: a.certARN()},
+		{Name: "ListCertificates", Method: http.MethodGet, Path: "/certificates", Handle: a.listCertificates, Resource: api.NoResource},
 
-		{Name: "CreatePolicy", Method: http.MethodPost, Path: "/policies/{policyName}", Handle: a.createPolicy},
-		{Name: "GetPolicy", Method: http.MethodGet, Path: "/policies/{policyName}", Handle: a.getPolicy},
-		{Name: "DeletePolicy", Method: http.MethodDelete, Path: "/policies/{policyName}", Handle: a.deletePolicy},
-		{Name: "ListPolicies", Method: http.MethodGet, Path: "/policies", Handle: a.listPolicies},
-		{Name: "CreatePolicyVersion", Method: http.MethodPost, Path: "/policies/{policyName}/version", Handle: a.createPolicyVersion},
-		{Name: "ListPolicyVersions", Method: http.MethodGet, Path: "/policies/{policyName}/version", Handle: a.listPolicyVersions},
-		{Name: "GetPolicyVersion", Method: http.MethodGet, Path: "/policies/{policyName}/version/{policyVersionId}", Handle: a.getPolicyVersion},
-		{Name: "SetDefaultPolicyVersion", Method: http.MethodPatch, Path: "/policies/{policyName}/version/{policyVersionId}", Handle: a.setDefaultPolicyVersion},
-		{Name: "DeletePolicyVersion", Method: http.MethodDelete, Path: "/policies/{policyName}/version/{policyVersionId}", Handle: a.deletePolicyVersion},
-		{Name: "AttachPolicy", Method: http.MethodPut, Path: "/target-policies/{policyName}", Handle: a.attachPolicy},
-		{Name: "DetachPolicy", Method: http.MethodPost, Path: "/target-policies/{policyName}", Handle: a.detachPolicy},
-		{Name: "ListAttachedPolicies", Method: http.MethodPost, Path: "/attached-policies/{target}", Handle: a.listAttachedPolicies},
-		{Name: "ListTargetsForPolicy", Method: http.MethodPost, Path: "/policy-targets/{policyName}", Handle: a.listTargetsForPolicy},
+		{Name: "CreatePolicy", Method: http.MethodPost, Path: "/policies/{policyName}", Handle: a.createPolicy, Resource: a.policyARN()},
+		{Name: "GetPolicy", Method: http.MethodGet, Path: "/policies/{policyName}", Handle: a.getPolicy, Resource: a.policyARN()},
+		{Name: "DeletePolicy", Method: http.MethodDelete, Path: "/policies/{policyName}", Handle: a.deletePolicy, Resource: a.policyARN()},
+		{Name: "ListPolicies", Method: http.MethodGet, Path: "/policies", Handle: a.listPolicies, Resource: api.NoResource},
+		{Name: "CreatePolicyVersion", Method: http.MethodPost, Path: "/policies/{policyName}/version", Handle: a.createPolicyVersion, Resource: a.policyARN()},
+		{Name: "ListPolicyVersions", Method: http.MethodGet, Path: "/policies/{policyName}/version", Handle: a.listPolicyVersions, Resource: api.NoResource},
+		{Name: "GetPolicyVersion", Method: http.MethodGet, Path: "/policies/{policyName}/version/{policyVersionId}", Handle: a.getPolicyVersion, Resource: a.policyARN()},
+		{Name: "SetDefaultPolicyVersion", Method: http.MethodPatch, Path: "/policies/{policyName}/version/{policyVersionId}", Handle: a.setDefaultPolicyVersion, Resource: a.policyARN()},
+		{Name: "DeletePolicyVersion", Method: http.MethodDelete, Path: "/policies/{policyName}/version/{policyVersionId}", Handle: a.deletePolicyVersion, Resource: a.policyARN()},
+		{Name: "AttachPolicy", Method: http.MethodPut, Path: "/target-policies/{policyName}", Handle: a.attachPolicy, Resource: a.targetARN},
+		{Name: "DetachPolicy", Method: http.MethodPost, Path: "/target-policies/{policyName}", Handle: a.detachPolicy, Resource: a.targetARN},
+		{Name: "ListAttachedPolicies", Method: http.MethodPost, Path: "/attached-policies/{target}", Handle: a.listAttachedPolicies, Resource: api.NoResource},
+		{Name: "ListTargetsForPolicy", Method: http.MethodPost, Path: "/policy-targets/{policyName}", Handle: a.listTargetsForPolicy, Resource: a.policyARN()},
 
-		{Name: "TestAuthorization", Method: http.MethodPost, Path: "/test-authorization", Handle: a.testAuthorization},
-		{Name: "GetEffectivePolicies", Method: http.MethodPost, Path: "/effective-policies", Handle: a.getEffectivePolicies},
+		{Name: "TestAuthorization", Method: http.MethodPost, Path: "/test-authorization", Handle: a.testAuthorization, Resource: a.principalCertARN},
+		{Name: "GetEffectivePolicies", Method: http.MethodPost, Path: "/effective-policies", Handle: a.getEffectivePolicies, Resource: a.principalCertARN},
 	}
 	ops = append(ops, a.thingTypeOperations()...)
 	ops = append(ops, a.groupOperations()...)
@@ -83,6 +90,10 @@ func (a *API) Operations() []api.Operation {
 	ops = append(ops, a.caOperations()...)
 	ops = append(ops, a.principalPolicyOperations()...)
 	ops = append(ops, a.ruleOperations()...)
+	ops = append(ops, a.authorizerOperations()...)
+	if a.RoleAliases != nil {
+		ops = append(ops, RoleAliasOperations(a.RoleAliases)...)
+	}
 	return ops
 }
 

@@ -16,21 +16,21 @@ import (
 // SearchIndex.
 func (a *API) groupOperations() []api.Operation {
 	return []api.Operation{
-		{Name: "CreateThingGroup", Method: http.MethodPost, Path: "/thing-groups/{thingGroupName}", Handle: a.createThingGroup},
-		{Name: "DescribeThingGroup", Method: http.MethodGet, Path: "/thing-groups/{thingGroupName}", Handle: a.describeThingGroup},
-		{Name: "UpdateThingGroup", Method: http.MethodPatch, Path: "/thing-groups/{thingGroupName}", Handle: a.updateThingGroup},
-		{Name: "DeleteThingGroup", Method: http.MethodDelete, Path: "/thing-groups/{thingGroupName}", Handle: a.deleteThingGroup},
-		{Name: "ListThingGroups", Method: http.MethodGet, Path: "/thing-groups", Handle: a.listThingGroups},
-		{Name: "AddThingToThingGroup", Method: http.MethodPut, Path: "/thing-groups/addThingToThingGroup", Handle: a.addThingToThingGroup},
-		{Name: "RemoveThingFromThingGroup", Method: http.MethodPut, Path: "/thing-groups/removeThingFromThingGroup", Handle: a.removeThingFromThingGroup},
-		{Name: "UpdateThingGroupsForThing", Method: http.MethodPut, Path: "/thing-groups/updateThingGroupsForThing", Handle: a.updateThingGroupsForThing},
-		{Name: "ListThingsInThingGroup", Method: http.MethodGet, Path: "/thing-groups/{thingGroupName}/things", Handle: a.listThingsInThingGroup},
-		{Name: "ListThingGroupsForThing", Method: http.MethodGet, Path: "/things/{thingName}/thing-groups", Handle: a.listThingGroupsForThing},
+		{Name: "CreateThingGroup", Method: http.MethodPost, Path: "/thing-groups/{thingGroupName}", Handle: a.createThingGroup, Resource: a.thingGroupARN()},
+		{Name: "DescribeThingGroup", Method: http.MethodGet, Path: "/thing-groups/{thingGroupName}", Handle: a.describeThingGroup, Resource: a.thingGroupARN()},
+		{Name: "UpdateThingGroup", Method: http.MethodPatch, Path: "/thing-groups/{thingGroupName}", Handle: a.updateThingGroup, Resource: a.thingGroupARN()},
+		{Name: "DeleteThingGroup", Method: http.MethodDelete, Path: "/thing-groups/{thingGroupName}", Handle: a.deleteThingGroup, Resource: a.thingGroupARN()},
+		{Name: "ListThingGroups", Method: http.MethodGet, Path: "/thing-groups", Handle: a.listThingGroups, Resource: api.NoResource},
+		{Name: "AddThingToThingGroup", Method: http.MethodPut, Path: "/thing-groups/addThingToThingGroup", Handle: a.addThingToThingGroup, Resources: a.membershipARNs},
+		{Name: "RemoveThingFromThingGroup", Method: http.MethodPut, Path: "/thing-groups/removeThingFromThingGroup", Handle: a.removeThingFromThingGroup, Resources: a.membershipARNs},
+		{Name: "UpdateThingGroupsForThing", Method: http.MethodPut, Path: "/thing-groups/updateThingGroupsForThing", Handle: a.updateThingGroupsForThing, Resources: a.groupsForThingARNs},
+		{Name: "ListThingsInThingGroup", Method: http.MethodGet, Path: "/thing-groups/{thingGroupName}/things", Handle: a.listThingsInThingGroup, Resource: a.thingGroupARN()},
+		{Name: "ListThingGroupsForThing", Method: http.MethodGet, Path: "/things/{thingName}/thing-groups", Handle: a.listThingGroupsForThing, Resource: a.thingARN()},
 
-		{Name: "CreateDynamicThingGroup", Method: http.MethodPost, Path: "/dynamic-thing-groups/{thingGroupName}", Handle: a.createDynamicThingGroup},
-		{Name: "UpdateDynamicThingGroup", Method: http.MethodPatch, Path: "/dynamic-thing-groups/{thingGroupName}", Handle: a.updateDynamicThingGroup},
-		{Name: "DeleteDynamicThingGroup", Method: http.MethodDelete, Path: "/dynamic-thing-groups/{thingGroupName}", Handle: a.deleteDynamicThingGroup},
-		{Name: "SearchIndex", Method: http.MethodPost, Path: "/indices/search", Handle: a.searchIndex},
+		{Name: "CreateDynamicThingGroup", Method: http.MethodPost, Path: "/dynamic-thing-groups/{thingGroupName}", Handle: a.createDynamicThingGroup, Resource: a.thingGroupARN()},
+		{Name: "UpdateDynamicThingGroup", Method: http.MethodPatch, Path: "/dynamic-thing-groups/{thingGroupName}", Handle: a.updateDynamicThingGroup, Resource: a.thingGroupARN()},
+		{Name: "DeleteDynamicThingGroup", Method: http.MethodDelete, Path: "/dynamic-thing-groups/{thingGroupName}", Handle: a.deleteDynamicThingGroup, Resource: a.thingGroupARN()},
+		{Name: "SearchIndex", Method: http.MethodPost, Path: "/indices/search", Handle: a.searchIndex, Resource: a.indexARN},
 	}
 }
 

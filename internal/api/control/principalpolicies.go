@@ -19,10 +19,10 @@ import (
 // principal here is a target there.
 func (a *API) principalPolicyOperations() []api.Operation {
 	return []api.Operation{
-		{Name: "AttachPrincipalPolicy", Method: http.MethodPut, Path: "/principal-policies/{policyName}", Handle: a.attachPrincipalPolicy},
-		{Name: "DetachPrincipalPolicy", Method: http.MethodDelete, Path: "/principal-policies/{policyName}", Handle: a.detachPrincipalPolicy},
-		{Name: "ListPrincipalPolicies", Method: http.MethodGet, Path: "/principal-policies", Handle: a.listPrincipalPolicies},
-		{Name: "ListPolicyPrincipals", Method: http.MethodGet, Path: "/policy-principals", Handle: a.listPolicyPrincipals},
+		{Name: "AttachPrincipalPolicy", Method: http.MethodPut, Path: "/principal-policies/{policyName}", Handle: a.attachPrincipalPolicy, Resource: a.principalHeaderARN},
+		{Name: "DetachPrincipalPolicy", Method: http.MethodDelete, Path: "/principal-policies/{policyName}", Handle: a.detachPrincipalPolicy, Resource: a.principalHeaderARN},
+		{Name: "ListPrincipalPolicies", Method: http.MethodGet, Path: "/principal-policies", Handle: a.listPrincipalPolicies, Resource: api.NoResource},
+		{Name: "ListPolicyPrincipals", Method: http.MethodGet, Path: "/policy-principals", Handle: a.listPolicyPrincipals, Resource: api.NoResource},
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // creation by moat's own CA: RegisterCertificateWithoutCA.
 func (a *API) certificateExtraOperations() []api.Operation {
 	return []api.Operation{
-		{Name: "RegisterCertificateWithoutCA", Method: http.MethodPost, Path: "/certificate/register-no-ca", Handle: a.registerCertificateWithoutCA},
+		{Name: "RegisterCertificateWithoutCA", Method: http.MethodPost, Path: "/certificate/register-no-ca", Handle: a.registerCertificateWithoutCA, Resource: api.NoResource},
 	}
 }
 

@@ -64,13 +64,13 @@ func (a *API) ruleOperations() []api.Operation {
 		return nil
 	}
 	return []api.Operation{
-		{Name: "CreateTopicRule", Method: http.MethodPost, Path: "/rules/{ruleName}", Handle: a.createTopicRule},
-		{Name: "GetTopicRule", Method: http.MethodGet, Path: "/rules/{ruleName}", Handle: a.getTopicRule},
-		{Name: "ReplaceTopicRule", Method: http.MethodPatch, Path: "/rules/{ruleName}", Handle: a.replaceTopicRule},
-		{Name: "DeleteTopicRule", Method: http.MethodDelete, Path: "/rules/{ruleName}", Handle: a.deleteTopicRule},
-		{Name: "ListTopicRules", Method: http.MethodGet, Path: "/rules", Handle: a.listTopicRules},
-		{Name: "EnableTopicRule", Method: http.MethodPost, Path: "/rules/{ruleName}/enable", Handle: a.enableTopicRule},
-		{Name: "DisableTopicRule", Method: http.MethodPost, Path: "/rules/{ruleName}/disable", Handle: a.disableTopicRule},
+		{Name: "CreateTopicRule", Method: http.MethodPost, Path: "/rules/{ruleName}", Handle: a.createTopicRule, Resource: a.ruleARN()},
+		{Name: "GetTopicRule", Method: http.MethodGet, Path: "/rules/{ruleName}", Handle: a.getTopicRule, Resource: a.ruleARN()},
+		{Name: "ReplaceTopicRule", Method: http.MethodPatch, Path: "/rules/{ruleName}", Handle: a.replaceTopicRule, Resource: a.ruleARN()},
+		{Name: "DeleteTopicRule", Method: http.MethodDelete, Path: "/rules/{ruleName}", Handle: a.deleteTopicRule, Resource: a.ruleARN()},
+		{Name: "ListTopicRules", Method: http.MethodGet, Path: "/rules", Handle: a.listTopicRules, Resource: api.NoResource},
+		{Name: "EnableTopicRule", Method: http.MethodPost, Path: "/rules/{ruleName}/enable", Handle: a.enableTopicRule, Resource: a.ruleARN()},
+		{Name: "DisableTopicRule", Method: http.MethodPost, Path: "/rules/{ruleName}/disable", Handle: a.disableTopicRule, Resource: a.ruleARN()},
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 // tagOperations are TagResource, UntagResource and ListTagsForResource.
 func (a *API) tagOperations() []api.Operation {
 	return []api.Operation{
-		{Name: "TagResource", Method: http.MethodPost, Path: "/tags", Handle: a.tagResource},
-		{Name: "ListTagsForResource", Method: http.MethodGet, Path: "/tags", Handle: a.listTagsForResource},
-		{Name: "UntagResource", Method: http.MethodPost, Path: "/untag", Handle: a.untagResource},
+		{Name: "TagResource", Method: http.MethodPost, Path: "/tags", Handle: a.tagResource, Resource: a.taggedARN},
+		{Name: "ListTagsForResource", Method: http.MethodGet, Path: "/tags", Handle: a.listTagsForResource, Resource: a.listedTagsARN},
+		{Name: "UntagResource", Method: http.MethodPost, Path: "/untag", Handle: a.untagResource, Resource: a.taggedARN},
 	}
 }
 

@@ -14,14 +14,14 @@ import (
 // assigns and removes types).
 func (a *API) thingTypeOperations() []api.Operation {
 	return []api.Operation{
-		{Name: "UpdateThing", Method: http.MethodPatch, Path: "/things/{thingName}", Handle: a.updateThing},
+		{Name: "UpdateThing", Method: http.MethodPatch, Path: "/things/{thingName}", Handle: a.updateThing, Resource: a.thingARN()},
 
-		{Name: "CreateThingType", Method: http.MethodPost, Path: "/thing-types/{thingTypeName}", Handle: a.createThingType},
-		{Name: "DescribeThingType", Method: http.MethodGet, Path: "/thing-types/{thingTypeName}", Handle: a.describeThingType},
-		{Name: "UpdateThingType", Method: http.MethodPatch, Path: "/thing-types/{thingTypeName}", Handle: a.updateThingType},
-		{Name: "DeleteThingType", Method: http.MethodDelete, Path: "/thing-types/{thingTypeName}", Handle: a.deleteThingType},
-		{Name: "DeprecateThingType", Method: http.MethodPost, Path: "/thing-types/{thingTypeName}/deprecate", Handle: a.deprecateThingType},
-		{Name: "ListThingTypes", Method: http.MethodGet, Path: "/thing-types", Handle: a.listThingTypes},
+		{Name: "CreateThingType", Method: http.MethodPost, Path: "/thing-types/{thingTypeName}", Handle: a.createThingType, Resource: a.thingTypeARN()},
+		{Name: "DescribeThingType", Method: http.MethodGet, Path: "/thing-types/{thingTypeName}", Handle: a.describeThingType, Resource: a.thingTypeARN()},
+		{Name: "UpdateThingType", Method: http.MethodPatch, Path: "/thing-types/{thingTypeName}", Handle: a.updateThingType, Resource: a.thingTypeARN()},
+		{Name: "DeleteThingType", Method: http.MethodDelete, Path: "/thing-types/{thingTypeName}", Handle: a.deleteThingType, Resource: a.thingTypeARN()},
+		{Name: "DeprecateThingType", Method: http.MethodPost, Path: "/thing-types/{thingTypeName}/deprecate", Handle: a.deprecateThingType, Resource: a.thingTypeARN()},
+		{Name: "ListThingTypes", Method: http.MethodGet, Path: "/thing-types", Handle: a.listThingTypes, Resource: api.NoResource},
 	}
 }
 

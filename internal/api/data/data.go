@@ -5,8 +5,8 @@
 //
 // # Who may call
 //
-// A request is authenticated in one of two ways, chosen by what the TLS
-// peer sent (Authenticate):
+// A request is authenticated in one of three ways, chosen by what the
+// client sent (Authenticate):
 //
 //   - A device certificate (mutual TLS; the HTTPS listener requests but does
 //     not require one). It must pass the same checks as on MQTT
@@ -22,8 +22,15 @@
 //     resolved as on MQTT.
 //   - A SigV4 signature with the signing name iotdata (the SDKs and the CLI)
 //     or iotdevicegateway (AWS's docs for HTTPS publish), when no
-//     certificate was presented. Only the administrator is allowed for now,
-//     as on the control plane; IAM users come later.
+//     certificate was presented: a user's access key or temporary
+//     credentials, whose actions are decided by their IAM identity
+//     policies on the topic or thing ARN (and, for an authenticated
+//     Cognito identity, also by the IoT policies attached to its identity
+//     id). The administrator may do everything.
+//   - Custom authentication (x-amz-customauthorizer-name, the token and
+//     x-amz-customauthorizer-signature as headers or query parameters),
+//     when neither of the above was presented and API.CustomAuth is set:
+//     the custom authorizer's returned policies decide, as IoT policies.
 //
 // A certificate takes precedence: a request that presents one is judged by
 // it, even if it is also signed. A device certificate never reaches the
@@ -52,6 +59,7 @@ import (
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
+	"github.com/moat-iot/moat/internal/authorizer"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/broker"
 	"github.com/moat-iot/moat/internal/mqtt/packet"
@@ -62,10 +70,18 @@ import (
 // documentation of HTTPS publish and MQTT over WebSocket).
 var SigningNames = []string{"iotdata", "iotdevicegateway"}
 
-// Binder binds a device principal's permissions for one HTTPS request;
+// Binder binds a principal's permissions (any kind: certificate, user,
+// role session, custom authorizer grant) for one HTTPS request;
 // access.Gate implements it.
 type Binder interface {
 	BindHTTP(ctx context.Context, p auth.Principal, remote net.Addr) (*access.Permissions, error)
+}
+
+// CustomAuth runs custom authentication for an HTTP request that carries
+// no other credentials; *authorizer.Service implements it. applies is
+// false when the request names no authorizer and none is the default.
+type CustomAuth interface {
+	AuthenticateHTTP(ctx context.Context, r *http.Request) (p auth.Principal, applies bool, err error)
 }
 
 // Publisher routes a message from moat itself to subscribers, with the
@@ -92,6 +108,9 @@ type API struct {
 	Shadows Shadows
 	// ARNs names the things whose shadows are asked for.
 	ARNs arn.Builder
+	// CustomAuth, if set, authenticates requests that carry neither a
+	// certificate nor a SigV4 signature with a custom authorizer.
+	CustomAuth CustomAuth
 }
 
 // Operations lists the operations this package serves. The topic label is
@@ -104,9 +123,12 @@ func (a *API) Operations() []api.Operation {
 }
 
 // Authenticate identifies the caller: by its TLS client certificate when it
-// presented one, else by SigV4 for one of SigningNames. Every refusal is
-// ForbiddenException 403, as AWS's data endpoint answers; the message says
-// why (the certificate's state, or the SigV4 failure), never more.
+// presented one; else by a custom authorizer when the request carries no
+// SigV4 signature and custom authentication applies to it; else by SigV4
+// for one of SigningNames. Every refusal is ForbiddenException 403, as
+// AWS's data endpoint answers; the message says why (the certificate's
+// state, the custom authorizer's refusal, or the SigV4 failure), never
+// more.
 func (a *API) Authenticate(ctx context.Context, r *http.Request, body []byte) (auth.Principal, error) {
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		p, err := a.Auth.Certificate(ctx, r.TLS.PeerCertificates)
@@ -121,44 +143,75 @@ func (a *API) Authenticate(ctx context.Context, r *http.Request, body []byte) (a
 		}
 		return auth.Principal{}, awsapi.Internal(err)
 	}
+	if a.CustomAuth != nil && !signed(r) {
+		p, applies, err := a.CustomAuth.AuthenticateHTTP(ctx, r)
+		switch {
+		case err != nil && errors.Is(err, authorizer.ErrDenied):
+			return auth.Principal{}, &awsapi.Error{Code: awsapi.Forbidden, Message: "Custom authentication failed: " + err.Error() + ".", Cause: err}
+		case err != nil:
+			return auth.Principal{}, awsapi.Internal(err)
+		case applies:
+			return p, nil
+		}
+	}
 	p, err := a.Auth.SigV4(ctx, r, body, SigningNames...)
 	return p, awsapi.DataPlane(err)
 }
 
-// Authorize admits the principals the data plane serves: the administrator
-// (every action) and device certificates, whose actions are decided per
-// resource by their policies once the request is parsed (the resource is
-// the topic, and retain adds iot:RetainPublish). Anyone else is refused
-// with ForbiddenException, AWS's answer to a denied iot-data call.
-func (a *API) Authorize(_ context.Context, p auth.Principal, action, _ string, _ *api.Request) error {
-	if p.IsAdmin() || p.Kind == auth.KindCertificate {
-		return nil
+// signed reports whether r carries a SigV4 signature, in the
+// Authorization header or presigned in the query. Another Authorization
+// header (a custom authorizer's token may be sent in one) is not.
+func signed(r *http.Request) bool {
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") {
+		return true
 	}
-	return awsapi.Errorf(awsapi.Forbidden, "%s is not authorized to perform %s.", p.String(), action)
+	q := r.URL.Query()
+	return q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential")
 }
 
-// allow decides action on a topic for a device principal: policies bound
-// for this request, with no client id.
+// Authorize admits every authenticated principal to the data plane's
+// operations: what each may do is decided per resource once the request is
+// parsed (the topic, with iot:RetainPublish for a retained message; the
+// thing or named shadow), by allow and allowThing, through
+// access.Gate.BindHTTP for every kind of principal. Nothing is allowed
+// there by default.
+func (a *API) Authorize(_ context.Context, p auth.Principal, action, _ string, _ *api.Request) error {
+	if p.Kind == 0 {
+		return awsapi.Errorf(awsapi.Forbidden, "The caller is not authenticated for %s.", action)
+	}
+	return nil
+}
+
+// allow decides actions on a topic for the caller: policies bound for
+// this request, with no client id.
 func (a *API) allow(ctx context.Context, r *api.Request, acts []broker.Action, topicName string) error {
-	p := r.Principal
-	if p.IsAdmin() {
-		return nil
-	}
-	if p.Kind != auth.KindCertificate {
-		return awsapi.Errorf(awsapi.Forbidden, "%s is not authorized to perform iot:Publish.", p.String())
-	}
-	perms, err := a.Gate.BindHTTP(ctx, p, remoteAddr(r.RemoteAddr))
+	perms, err := a.Gate.BindHTTP(ctx, r.Principal, remoteAddr(r.RemoteAddr))
 	if err != nil {
-		return awsapi.Internal(err)
+		return bindError(err)
 	}
 	for _, act := range acts {
 		if !perms.Allow(act, topicName) {
 			// The action and topic are the caller's own; the policies are
 			// not named (as on MQTT).
-			return awsapi.Errorf(awsapi.Forbidden, "Not authorized: %s on topic %s.", act, topicName)
+			return forbidden(perms.Denied(act.String(), a.ARNs.Topic(topicName)))
 		}
 	}
 	return nil
+}
+
+// forbidden is iot-data's answer to a denied action.
+func forbidden(de *access.DeniedError) error {
+	return &awsapi.Error{Code: awsapi.Forbidden, Message: de.Error(), Cause: de}
+}
+
+// bindError is the answer when the caller's policies cannot be gathered:
+// ForbiddenException when its user or role no longer exists (access
+// reports that as a refusal), else an internal failure.
+func bindError(err error) error {
+	if errors.Is(err, access.ErrGone) {
+		return &awsapi.Error{Code: awsapi.Forbidden, Message: "The caller's IAM user or role no longer exists.", Cause: err}
+	}
+	return awsapi.Internal(err)
 }
 
 // remoteAddr parses an http.Request's RemoteAddr ("ip:port") for

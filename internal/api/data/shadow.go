@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/moat-iot/moat/internal/api"
-	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/shadow"
 	"github.com/moat-iot/moat/internal/shadow/document"
@@ -143,23 +142,15 @@ func (a *API) shadowRequest(ctx context.Context, r *api.Request, action string) 
 	return k, a.allowThing(ctx, r, action, res)
 }
 
-// allowThing decides a thing-resource action for the caller: the
-// administrator may, a device certificate by its policies (bound without
-// a client id or thing, as for HTTPS publish).
+// allowThing decides a thing-resource action for the caller, by its
+// policies bound without a client id or thing, as for HTTPS publish.
 func (a *API) allowThing(ctx context.Context, r *api.Request, action, resourceARN string) error {
-	p := r.Principal
-	if p.IsAdmin() {
-		return nil
-	}
-	if p.Kind != auth.KindCertificate {
-		return awsapi.Errorf(awsapi.Forbidden, "%s is not authorized to perform %s.", p.String(), action)
-	}
-	perms, err := a.Gate.BindHTTP(ctx, p, remoteAddr(r.RemoteAddr))
+	perms, err := a.Gate.BindHTTP(ctx, r.Principal, remoteAddr(r.RemoteAddr))
 	if err != nil {
-		return awsapi.Internal(err)
+		return bindError(err)
 	}
 	if !perms.AllowARN(action, resourceARN) {
-		return awsapi.Errorf(awsapi.Forbidden, "Not authorized: %s on %s.", action, resourceARN)
+		return forbidden(perms.Denied(action, resourceARN))
 	}
 	return nil
 }

@@ -1,0 +1,120 @@
+package control_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iot"
+
+	"github.com/moat-iot/moat/internal/api"
+	"github.com/moat-iot/moat/internal/api/control"
+	"github.com/moat-iot/moat/internal/arn"
+	"github.com/moat-iot/moat/internal/auth"
+	"github.com/moat-iot/moat/internal/cognito"
+	"github.com/moat-iot/moat/internal/cognito/cognitotest"
+	"github.com/moat-iot/moat/internal/policies"
+	"github.com/moat-iot/moat/internal/store/sqlite"
+)
+
+// TestIdentityTargets checks Cognito identity ids as policy targets in
+// every attachment operation, new and legacy, and the identity's policies
+// as the access layer reads them.
+func TestIdentityTargets(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "moat.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	arns := arn.Builder{Region: "us-east-1", Account: "000000000000"}
+	pols := policies.New(st, arns)
+	ids, err := cognito.New(st, auth.New(st, arns.Region, arns.Account), &cognitotest.Roles{}, cognito.Options{Region: arns.Region, Account: arns.Account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := ids.CreatePool(ctx, "p", cognito.PoolConfig{AllowUnauthenticated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity, err := ids.GetID(ctx, pool.ID, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &control.API{Policies: pols, ARNs: arns}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(api.NewRouter(api.Options{MaxBody: 1 << 20, Logger: quiet}, api.Group{
+		Prefix: "iot:",
+		Authenticate: func(context.Context, *http.Request, []byte) (auth.Principal, error) {
+			return auth.Principal{Kind: auth.KindUser, UserName: auth.AdminUser}, nil
+		},
+		Authorize:  func(context.Context, auth.Principal, string, string, *api.Request) error { return nil },
+		Operations: a.Operations(),
+	}))
+	t.Cleanup(srv.Close)
+	c := iot.New(iot.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(), Retryer: aws.NopRetryer{},
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil
+		})})
+	for _, n := range []string{"p1", "p2"} {
+		if _, err := c.CreatePolicy(ctx, &iot.CreatePolicyInput{PolicyName: aws.String(n), PolicyDocument: aws.String(seedPolicy)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if _, err := c.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: aws.String("p1"), Target: aws.String(identity)}); err != nil {
+		t.Fatalf("AttachPolicy to an identity: %v", err)
+	}
+	if _, err := c.AttachPrincipalPolicy(ctx, &iot.AttachPrincipalPolicyInput{PolicyName: aws.String("p2"), Principal: aws.String(identity)}); err != nil {
+		t.Fatalf("AttachPrincipalPolicy to an identity: %v", err)
+	}
+	att, err := c.ListAttachedPolicies(ctx, &iot.ListAttachedPoliciesInput{Target: aws.String(identity)})
+	if err != nil || len(att.Policies) != 2 {
+		t.Fatalf("ListAttachedPolicies = %+v, %v", att, err)
+	}
+	pp, err := c.ListPrincipalPolicies(ctx, &iot.ListPrincipalPoliciesInput{Principal: aws.String(identity)})
+	if err != nil || len(pp.Policies) != 2 {
+		t.Fatalf("ListPrincipalPolicies = %+v, %v", pp, err)
+	}
+	tg, err := c.ListTargetsForPolicy(ctx, &iot.ListTargetsForPolicyInput{PolicyName: aws.String("p1")})
+	if err != nil || !slices.Equal(tg.Targets, []string{identity}) {
+		t.Fatalf("ListTargetsForPolicy = %+v, %v", tg, err)
+	}
+	pr, err := c.ListPolicyPrincipals(ctx, &iot.ListPolicyPrincipalsInput{PolicyName: aws.String("p2")})
+	if err != nil || !slices.Equal(pr.Principals, []string{identity}) {
+		t.Fatalf("ListPolicyPrincipals = %+v, %v", pr, err)
+	}
+	eff, err := pols.Effective(ctx, identity)
+	if err != nil || len(eff) != 2 {
+		t.Fatalf("Effective(identity) = %d policies, %v", len(eff), err)
+	}
+
+	// Identities of another region, malformed or unknown are refused.
+	for target, code := range map[string]string{
+		"eu-west-1:" + identity[len("us-east-1:"):]: "InvalidRequestException",
+		"us-east-1:0000": "InvalidRequestException",
+		"us-east-1:00000000-0000-4000-8000-000000000000": "ResourceNotFoundException",
+	} {
+		_, err := c.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: aws.String("p1"), Target: aws.String(target)})
+		status := map[string]int{"InvalidRequestException": 400, "ResourceNotFoundException": 404}[code]
+		apiErr(t, err, code, status)
+		_, err = c.AttachPrincipalPolicy(ctx, &iot.AttachPrincipalPolicyInput{PolicyName: aws.String("p1"), Principal: aws.String(target)})
+		apiErr(t, err, code, status)
+	}
+
+	if _, err := c.DetachPolicy(ctx, &iot.DetachPolicyInput{PolicyName: aws.String("p1"), Target: aws.String(identity)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DetachPrincipalPolicy(ctx, &iot.DetachPrincipalPolicyInput{PolicyName: aws.String("p2"), Principal: aws.String(identity)}); err != nil {
+		t.Fatal(err)
+	}
+	if att, err := c.ListAttachedPolicies(ctx, &iot.ListAttachedPoliciesInput{Target: aws.String(identity)}); err != nil || len(att.Policies) != 0 {
+		t.Fatalf("after detach: %+v, %v", att, err)
+	}
+}

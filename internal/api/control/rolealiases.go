@@ -1,0 +1,156 @@
+package control
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/moat-iot/moat/internal/api"
+	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/rolealias"
+	"github.com/moat-iot/moat/internal/tags"
+)
+
+// RoleAliasService is what the role alias operations need
+// (*rolealias.Service). Its errors are *awsapi.Error values for what the
+// caller must see (InvalidRequestException, ResourceNotFoundException,
+// ResourceAlreadyExistsException, LimitExceededException).
+type RoleAliasService interface {
+	Create(ctx context.Context, name, roleARN string, durationSeconds int, ts []tags.Tag) (rolealias.Alias, error)
+	Describe(ctx context.Context, name string) (rolealias.Alias, error)
+	Update(ctx context.Context, name, roleARN string, durationSeconds int) (rolealias.Alias, error)
+	Delete(ctx context.Context, name string) error
+	List(ctx context.Context, pageSize int, marker string, ascending bool) ([]string, string, error)
+	ARN(name string) string
+}
+
+var _ RoleAliasService = (*rolealias.Service)(nil)
+
+// RoleAliasOperations are the role alias operations of the iot API
+// (botocore iot/2015-05-28: CreateRoleAlias, DescribeRoleAlias,
+// UpdateRoleAlias, DeleteRoleAlias, ListRoleAliases) over s. Each names
+// its resource as the service authorization reference does: the alias's
+// ARN (arn:aws:iot:REGION:ACCOUNT:rolealias/NAME), none for
+// ListRoleAliases. They belong to the iot operation group, next to
+// API.Operations.
+func RoleAliasOperations(s RoleAliasService) []api.Operation {
+	ra := roleAliases{s}
+	byPath := func(r *api.Request) string { return s.ARN(r.PathValue("roleAlias")) }
+	return []api.Operation{
+		{Name: "CreateRoleAlias", Method: http.MethodPost, Path: "/role-aliases/{roleAlias}", Handle: ra.create, Resource: byPath},
+		{Name: "DescribeRoleAlias", Method: http.MethodGet, Path: "/role-aliases/{roleAlias}", Handle: ra.describe, Resource: byPath},
+		{Name: "UpdateRoleAlias", Method: http.MethodPut, Path: "/role-aliases/{roleAlias}", Handle: ra.update, Resource: byPath},
+		{Name: "DeleteRoleAlias", Method: http.MethodDelete, Path: "/role-aliases/{roleAlias}", Handle: ra.delete, Resource: byPath},
+		{Name: "ListRoleAliases", Method: http.MethodGet, Path: "/role-aliases", Handle: ra.list, Resource: api.NoResource},
+	}
+}
+
+type roleAliases struct{ s RoleAliasService }
+
+type roleAliasInput struct {
+	RoleArn                   string    `json:"roleArn"`
+	CredentialDurationSeconds *int      `json:"credentialDurationSeconds"`
+	Tags                      []tagJSON `json:"tags"`
+}
+
+// duration is the requested duration; a member sent as 0 is out of range
+// (the services read 0 as "not given").
+func (in *roleAliasInput) duration() (int, error) {
+	if in.CredentialDurationSeconds == nil {
+		return 0, nil
+	}
+	d := *in.CredentialDurationSeconds
+	if d < rolealias.MinDuration || d > rolealias.MaxDuration {
+		return 0, awsapi.Errorf(awsapi.InvalidRequest, "credentialDurationSeconds must be %d to %d, got %d.", rolealias.MinDuration, rolealias.MaxDuration, d)
+	}
+	return d, nil
+}
+
+type roleAliasOutput struct {
+	RoleAlias    string `json:"roleAlias"`
+	RoleAliasArn string `json:"roleAliasArn"`
+}
+
+func (ra roleAliases) create(ctx context.Context, r *api.Request) (any, error) {
+	var in roleAliasInput
+	if err := awsapi.DecodeJSON(r.Request, r.Body, &in); err != nil {
+		return nil, err
+	}
+	d, err := in.duration()
+	if err != nil {
+		return nil, err
+	}
+	a, err := ra.s.Create(ctx, r.PathValue("roleAlias"), in.RoleArn, d, fromTagJSON(in.Tags))
+	if err != nil {
+		return nil, err
+	}
+	return roleAliasOutput{RoleAlias: a.Name, RoleAliasArn: ra.s.ARN(a.Name)}, nil
+}
+
+type roleAliasDescription struct {
+	RoleAlias                 string `json:"roleAlias"`
+	RoleAliasArn              string `json:"roleAliasArn"`
+	RoleArn                   string `json:"roleArn"`
+	Owner                     string `json:"owner"`
+	CredentialDurationSeconds int    `json:"credentialDurationSeconds"`
+	CreationDate              epoch  `json:"creationDate"`
+	LastModifiedDate          epoch  `json:"lastModifiedDate"`
+}
+
+func (ra roleAliases) describe(ctx context.Context, r *api.Request) (any, error) {
+	a, err := ra.s.Describe(ctx, r.PathValue("roleAlias"))
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		RoleAliasDescription roleAliasDescription `json:"roleAliasDescription"`
+	}{roleAliasDescription{
+		RoleAlias: a.Name, RoleAliasArn: ra.s.ARN(a.Name), RoleArn: a.RoleARN, Owner: a.Owner,
+		CredentialDurationSeconds: a.DurationSeconds, CreationDate: toEpoch(a.CreatedAt), LastModifiedDate: toEpoch(a.UpdatedAt),
+	}}, nil
+}
+
+func (ra roleAliases) update(ctx context.Context, r *api.Request) (any, error) {
+	var in roleAliasInput
+	if err := awsapi.DecodeJSON(r.Request, r.Body, &in); err != nil {
+		return nil, err
+	}
+	d, err := in.duration()
+	if err != nil {
+		return nil, err
+	}
+	a, err := ra.s.Update(ctx, r.PathValue("roleAlias"), in.RoleArn, d)
+	if err != nil {
+		return nil, err
+	}
+	return roleAliasOutput{RoleAlias: a.Name, RoleAliasArn: ra.s.ARN(a.Name)}, nil
+}
+
+func (ra roleAliases) delete(ctx context.Context, r *api.Request) (any, error) {
+	return nil, ra.s.Delete(ctx, r.PathValue("roleAlias"))
+}
+
+type listRoleAliasesOutput struct {
+	RoleAliases []string `json:"roleAliases"`
+	NextMarker  string   `json:"nextMarker,omitempty"`
+}
+
+// list pages the aliases by name, ascending unless isAscendingOrder is
+// false (the SDKs send it only when true).
+func (ra roleAliases) list(ctx context.Context, r *api.Request) (any, error) {
+	size, _, err := queryInt(r, "pageSize", 1, 250)
+	if err != nil {
+		return nil, err
+	}
+	asc, err := queryBool(r, "isAscendingOrder")
+	if err != nil {
+		return nil, err
+	}
+	if r.URL.Query().Get("isAscendingOrder") == "" {
+		asc = true
+	}
+	names, next, err := ra.s.List(ctx, size, r.URL.Query().Get("marker"), asc)
+	if err != nil {
+		return nil, err
+	}
+	return listRoleAliasesOutput{RoleAliases: append(make([]string, 0, len(names)), names...), NextMarker: next}, nil
+}

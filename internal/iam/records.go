@@ -1,0 +1,140 @@
+package iam
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/moat-iot/moat/internal/store"
+)
+
+// Store layout. Users, roles and customer managed policies are store
+// objects whose value is the JSON record below, keyed by the lower-cased
+// name (IAM names are unique without regard to case; the record keeps the
+// spelling). A user's or role's inline policies and the ARNs of its
+// attached managed policies live in its record, which the size and count
+// quotas keep small. Each attachment also has an object of kindAttachment
+// keyed "POLICYREF/user/NAME" or "POLICYREF/role/NAME", so that a policy's
+// attachments are counted by key prefix; POLICYREF is "aws/NAME" for an
+// AWS managed policy and "local/name" for a customer managed one. Names
+// cannot contain '/', so the prefixes do not overlap.
+const (
+	kindUser       = "iam/user"
+	kindRole       = "iam/role"
+	kindPolicy     = "iam/policy"
+	kindAttachment = "iam/attachment"
+)
+
+// userRecord is a stored user.
+type userRecord struct {
+	Name      string            `json:"name"`
+	ID        string            `json:"id"`
+	Path      string            `json:"path"`
+	CreatedAt time.Time         `json:"created"`
+	Tags      []Tag             `json:"tags,omitempty"`
+	Inline    map[string]string `json:"inline,omitempty"`   // policy name -> document
+	Attached  []string          `json:"attached,omitempty"` // managed policy ARNs, in attachment order
+}
+
+// roleRecord is a stored role.
+type roleRecord struct {
+	Name        string            `json:"name"`
+	ID          string            `json:"id"`
+	Path        string            `json:"path"`
+	Description string            `json:"description,omitempty"`
+	Trust       string            `json:"trust"`
+	MaxSession  int               `json:"maxSession"` // seconds
+	CreatedAt   time.Time         `json:"created"`
+	Tags        []Tag             `json:"tags,omitempty"`
+	Inline      map[string]string `json:"inline,omitempty"`
+	Attached    []string          `json:"attached,omitempty"`
+}
+
+// policyRecord is a stored customer managed policy with its versions.
+type policyRecord struct {
+	Name        string          `json:"name"`
+	ID          string          `json:"id"`
+	Path        string          `json:"path"`
+	Description string          `json:"description,omitempty"`
+	CreatedAt   time.Time       `json:"created"`
+	UpdatedAt   time.Time       `json:"updated"`
+	Default     string          `json:"default"` // version id, "v1"...
+	Next        int             `json:"next"`    // number of the next version
+	Versions    []versionRecord `json:"versions"`
+	Tags        []Tag           `json:"tags,omitempty"`
+}
+
+type versionRecord struct {
+	ID        string    `json:"id"`
+	Document  string    `json:"doc"`
+	CreatedAt time.Time `json:"created"`
+}
+
+func (p *policyRecord) version(id string) (*versionRecord, bool) {
+	for i := range p.Versions {
+		if p.Versions[i].ID == id {
+			return &p.Versions[i], true
+		}
+	}
+	return nil, false
+}
+
+// key is the object key of a name: IAM names are case-insensitive.
+func key(name string) string { return strings.ToLower(name) }
+
+// getRecord reads and decodes the object of kind and name; ErrNotFound
+// when there is none.
+func getRecord(tx store.Tx, kind, name string, v any) error {
+	o, err := tx.Object(kind, key(name))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(o.Value, v); err != nil {
+		return fmt.Errorf("iam: decode %s %q: %w", kind, name, err)
+	}
+	return nil
+}
+
+// insertRecord stores a new object; ErrExists when the name is taken.
+func insertRecord(tx store.Tx, kind, name string, v any, now time.Time) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.InsertObject(store.Object{Kind: kind, Key: key(name), Value: b, CreatedAt: now, UpdatedAt: now})
+}
+
+// putRecord replaces an existing object.
+func putRecord(tx store.Tx, kind, name string, v any, now time.Time) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.UpdateObject(store.Object{Kind: kind, Key: key(name), Value: b, UpdatedAt: now})
+}
+
+// attachmentKey is the object key of the attachment of policy ref to a
+// user or role ("user" or "role" as typ).
+func attachmentKey(ref, typ, name string) string { return ref + "/" + typ + "/" + key(name) }
+
+// attachmentCount counts a policy's attachments.
+func attachmentCount(tx store.Tx, ref string) (int, error) {
+	return tx.CountObjects(kindAttachment, ref+"/")
+}
+
+// newID returns a unique id with IAM's prefix for the entity type (AIDA
+// users, AROA roles, ANPA policies) and 16 random base32 characters.
+func newID(prefix string) (string, error) {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("iam: id: %w", err)
+	}
+	return prefix + base32.StdEncoding.EncodeToString(b), nil
+}
+
+// notFound reports whether err is the store's ErrNotFound.
+func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
