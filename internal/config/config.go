@@ -148,6 +148,12 @@ type Config struct {
 	// credentials provider (--oidc-provider, --cognito-*,
 	// --max-role-aliases).
 	Identity Identity `yaml:"identity"`
+
+	// CustomAuth configures custom authorizers (--authorizer-*).
+	CustomAuth CustomAuth `yaml:"authorizers"`
+
+	// WebSocket configures MQTT over WebSocket (--websocket-*).
+	WebSocket WebSocket `yaml:"websocket"`
 }
 
 // Limits are the explicit bounds of the HTTPS surface. Every field has a
@@ -208,6 +214,8 @@ func Default() Config {
 		Shadow:               defaultShadow(),
 		Rules:                defaultRules(),
 		Identity:             defaultIdentity(),
+		CustomAuth:           defaultCustomAuth(),
+		WebSocket:            defaultWebSocket(),
 	}
 }
 

@@ -51,7 +51,7 @@ const (
 // Help sections, in the order they are printed.
 var groups = []string{"Listeners and storage", "Names in certificates and ARNs", "Keys", "Logging", "Limits (HTTPS)",
 	"MQTT limits (docs/mqtt.md)", "Policy decision log", "Registry", "Device shadows", "Rules engine",
-	"Identities (Cognito) and the credentials provider"}
+	"Identities (Cognito) and the credentials provider", "Custom authorizers and MQTT over WebSocket"}
 
 func str(s setting, field func(c *Config) *string) setting {
 	s.get, s.set = func(c *Config) string { return *field(c) },
@@ -332,6 +332,28 @@ var settings = []setting{
 	count(setting{flag: "max-role-aliases", key: "identity.max-role-aliases", group: groups[10],
 		usage: "Role aliases of the IoT credentials provider the account may have (AWS: 100), 1 to 100000."},
 		func(c *Config) *int { return &c.Identity.MaxRoleAliases }),
+
+	{flag: "authorizer-url", key: "authorizers.urls", arg: "URL", group: groups[11], list: true,
+		usage: "A URL prefix custom authorizer functions (authorizerFunctionArn given as a URL) may be under, such as https://auth.example.com/iot/; repeat for several. " +
+			"None by default: CreateAuthorizer refuses a function moat was not told it may call.",
+		get: func(c *Config) string { return strings.Join(c.CustomAuth.URLs, ",") },
+		set: func(c *Config, v string) error {
+			c.CustomAuth.URLs = append(c.CustomAuth.URLs, v)
+			return nil
+		},
+		reset: func(c *Config) { c.CustomAuth.URLs = []string{} }},
+	duration(setting{flag: "authorizer-timeout", key: "authorizers.timeout", arg: "DURATION", group: groups[11],
+		usage: "Longest wait for one custom authorizer function call (AWS: 5s), 100ms to 30s; a slow function refuses the connection."},
+		func(c *Config) *time.Duration { return &c.CustomAuth.Timeout }),
+	count(setting{flag: "authorizer-max-in-flight", key: "authorizers.max-in-flight", group: groups[11],
+		usage: "Custom authorizer function calls in progress at once, 1 to 100000; beyond, connections are refused at once rather than queued."},
+		func(c *Config) *int { return &c.CustomAuth.MaxInFlight }),
+	str(setting{flag: "authorizer-ca-file", key: "authorizers.ca-file", arg: "PATH", group: groups[11],
+		usage: "PEM file of CA certificates trusted for https:// authorizer functions, besides the system roots."},
+		func(c *Config) *string { return &c.CustomAuth.CAFile }),
+	count(setting{flag: "websocket-replay-cache", key: "websocket.replay-cache", group: groups[11],
+		usage: "Presigned WebSocket URLs remembered so that each is accepted once until it expires, 1000 to 10000000; when full of unexpired URLs, new ones are refused (503)."},
+		func(c *Config) *int { return &c.WebSocket.ReplayCache }),
 }
 
 // quoteDefault formats a default for help.
@@ -339,7 +361,7 @@ func quoteDefault(s *setting, v string) string {
 	switch {
 	case v == "" && s.flag == "metrics-addr":
 		return "off"
-	case v == "" && (s.flag == "rules-http-destination" || s.flag == "crl" || s.flag == "oidc-provider"):
+	case v == "" && (s.flag == "rules-http-destination" || s.flag == "crl" || s.flag == "oidc-provider" || s.flag == "authorizer-url"):
 		return "none"
 	case v == "" && s.flag == "decision-log":
 		return "DATA/" + DecisionLogFile

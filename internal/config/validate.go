@@ -143,6 +143,7 @@ func (c Config) Validate() error {
 	c.validateCRL(bad)
 	c.validateServerCert(bad)
 	c.validateIdentity(bad)
+	c.validateCustomAuth(bad)
 	if c.ThingTypeDeleteDelay < 0 || c.ThingTypeDeleteDelay > maxTypeDelete {
 		bad("thing-type-delete-delay", "must be between 0s and %v, got %v", maxTypeDelete, c.ThingTypeDeleteDelay)
 	}

@@ -97,7 +97,7 @@ func TestQuickstart(t *testing.T) {
 	for _, sec := range []struct {
 		title   string
 		mayFail bool
-	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}, {"Rules", false}, {"Bring your own CA", false}} {
+	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}, {"Rules", false}, {"Bring your own CA", false}, {"Users and IAM policies", false}, {"Apps with temporary credentials", false}} {
 		body := strings.Join(section(t, string(readme), sec.title), "\n")
 		if sec.mayFail {
 			body = "set +e\n" + body + "\nset -e\n"
@@ -149,9 +149,14 @@ func TestQuickstart(t *testing.T) {
 		`/ingest/lamp-1 {"temp":71,"fw":"1.2","at":`, // the http rule
 		"An error occurred (SqlParseException) when calling the CreateTopicRule operation: line 1:",
 		"the s3 action is not supported by moat",
-		"ACTIVE\tENABLE",       // the registered CA
-		"PENDING_ACTIVATION\t", // the device certificate after its first connect (JITR)
-		"sensor-9 published",   // and after activation
+		"ACTIVE\tENABLE",                                    // the registered CA
+		"PENDING_ACTIVATION\t",                              // the device certificate after its first connect (JITR)
+		"sensor-9 published",                                // and after activation
+		"arn:aws:iam::000000000000:user/backend\npublished", // a user with AWSIoTDataAccess
+		"An error occurred (AccessDeniedException) when calling the CreateThing operation: User: arn:aws:iam::000000000000:user/backend is not authorized to perform: iot:CreateThing",
+		"with an explicit deny in an identity-based policy",                                      // the inline Deny
+		"arn:aws:sts::000000000000:assumed-role/lamp-app-guest/CognitoIdentityCredentials\nsent", // the guest app
+		"is not authorized to perform: iot:Publish on resource: arn:aws:iot:us-east-1:000000000000:topic/lamp-2/cmd",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, text)

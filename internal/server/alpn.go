@@ -152,11 +152,12 @@ func withWebSocket(ws http.Handler, h http.Handler) http.Handler {
 // parameters; nil offers none.
 func (s *Server) webSocketHandler(custom wsmqtt.CustomAuth) (http.Handler, error) {
 	return wsmqtt.New(wsmqtt.Options{
-		Broker:        s.broker,
-		Auth:          s.auth,
-		CustomAuth:    custom,
-		MaxPacketSize: s.cfg.BrokerLimits().MaxPacketSize,
-		Logger:        s.log,
-		Registerer:    s.reg,
+		Broker:         s.broker,
+		Auth:           s.auth,
+		CustomAuth:     custom,
+		MaxPacketSize:  s.cfg.BrokerLimits().MaxPacketSize,
+		ReplayCapacity: s.cfg.WebSocket.ReplayCache,
+		Logger:         s.log,
+		Registerer:     s.reg,
 	})
 }
