@@ -52,6 +52,10 @@ type Session struct {
 	AccessKeyID string `json:"k"`
 	RoleName    string `json:"r"`
 	RoleARN     string `json:"ra"`
+	// RoleID is the role's unique id (AROA...) when the session was
+	// issued: a role deleted and made again under the same name is
+	// another role, and the old session's credentials do not act as it.
+	RoleID      string `json:"rid,omitempty"`
 	SessionName string `json:"s"`
 	// Source is what issued the credentials: SourceSTS, SourceCognito or
 	// SourceCredentialsProvider.

@@ -149,7 +149,7 @@ func (s *Service) GetCredentials(ctx context.Context, identityID string, logins 
 	}
 	now := s.now()
 	creds, err := s.mint.Mint(ctx, auth.Session{
-		RoleName: role.Name, RoleARN: role.ARN, SessionName: SessionName, Source: auth.SourceCognito,
+		RoleName: role.Name, RoleARN: role.ARN, RoleID: role.ID, SessionName: SessionName, Source: auth.SourceCognito,
 		IdentityID: ident.ID, IdentityPoolID: pool.ID, Authenticated: authenticated,
 		IssuedAt: now, Expiration: now.Add(life).Truncate(time.Second),
 	})

@@ -15,6 +15,7 @@ import (
 // package and internal/rolealias) need it.
 type Role struct {
 	Name string // the role name, without its path
+	ID   string // the role's unique id (AROA...); "" if unknown
 	ARN  string // arn:aws:iam::ACCOUNT:role/PATH/NAME
 	// MaxSessionDuration bounds the credentials issued for it (IAM:
 	// 1h to 12h).

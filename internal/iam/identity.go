@@ -44,7 +44,14 @@ func (s *Service) IdentityPolicies(ctx context.Context, p auth.Principal) ([]*po
 			return nil, err
 		}
 	}
-	ck := typ.String() + "/" + key(name)
+	// A role session is bound to the role it was issued for: a role of
+	// the same name made since is another role (AWS ties sessions to the
+	// role's unique id).
+	roleID := ""
+	if typ == RoleEntity {
+		roleID = p.Session.RoleID
+	}
+	ck := typ.String() + "/" + key(name) + "/" + roleID
 	now := s.now()
 	gen := s.gen.Load()
 	if ps, ok := s.cache.get(ck, gen, now); ok {
@@ -55,6 +62,9 @@ func (s *Service) IdentityPolicies(ctx context.Context, p auth.Principal) ([]*po
 		e, err := s.loadEntity(tx, typ, name)
 		if err != nil {
 			return err
+		}
+		if r, ok := e.rec.(*roleRecord); ok && roleID != "" && r.ID != roleID {
+			return errorf(NoSuchEntity, "The role with name %s cannot be found.", name)
 		}
 		ps, err = s.compileEntity(tx, e)
 		return err

@@ -43,8 +43,10 @@ func (s *Service) CallerIdentity(ctx context.Context, p auth.Principal) (Identit
 		var rec roleRecord
 		err := s.view(ctx, func(tx store.Tx) error { return s.getRole(tx, p.Session.RoleName, &rec) })
 		switch {
-		case err == nil:
+		case err == nil && (p.Session.RoleID == "" || rec.ID == p.Session.RoleID):
 			id = rec.ID
+		case err == nil:
+			// The role was deleted and made again: the session's is gone.
 		case !errors.Is(err, ErrNoSuchEntity):
 			return Identity{}, err
 		}
@@ -141,7 +143,7 @@ func (s *Service) AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumeRol
 		return AssumeRoleOutput{}, denied
 	}
 	now := s.now().UTC()
-	sess := auth.Session{RoleName: role.Name, RoleARN: role.ARN, SessionName: in.SessionName, Source: auth.SourceSTS,
+	sess := auth.Session{RoleName: role.Name, RoleARN: role.ARN, RoleID: role.ID, SessionName: in.SessionName, Source: auth.SourceSTS,
 		SourceARN: callerARN, IssuedAt: now, Expiration: now.Add(in.Duration)}
 	if len(in.Tags) > 0 {
 		sess.Tags = make(map[string]string, len(in.Tags))

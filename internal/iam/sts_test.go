@@ -130,3 +130,48 @@ func TestService_CallerIdentity(t *testing.T) {
 	_, err = f.CallerIdentity(ctx, auth.Principal{Kind: auth.KindCertificate})
 	wantCode(t, err, AccessDenied)
 }
+
+// TestService_SessionBoundToRoleID: a session is the role it was issued
+// for; a role deleted and made again under the same name is another role,
+// so the old session has no identity policies (AWS ties sessions to the
+// role's unique id).
+func TestService_SessionBoundToRoleID(t *testing.T) {
+	f := newFixture(t)
+	mustUser(t, f, "alice")
+	trust := `{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/alice"},"Action":"sts:AssumeRole"}}`
+	role, err := f.CreateRole(ctx, CreateRoleInput{RoleName: "app", TrustPolicy: trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.AssumeRole(ctx, AssumeRoleInput{Caller: userPrincipal("alice"), RoleARN: role.ARN, SessionName: "s1", Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := f.auth.OpenSession(ctx, out.Credentials.AccessKeyID, out.Credentials.SessionToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.RoleID != role.ID {
+		t.Fatalf("session role id %q, want %q", sess.RoleID, role.ID)
+	}
+	p := auth.Principal{Kind: auth.KindRole, AccessKeyID: out.Credentials.AccessKeyID, Session: sess}
+	if _, err := f.IdentityPolicies(ctx, p); err != nil {
+		t.Fatalf("IdentityPolicies of a live session: %v", err)
+	}
+	if err := f.DeleteRole(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.CreateRole(ctx, CreateRoleInput{RoleName: "app", TrustPolicy: trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID == role.ID {
+		t.Fatal("a new role got the old id")
+	}
+	_, err = f.IdentityPolicies(ctx, p)
+	wantCode(t, err, NoSuchEntity)
+	id, err := f.CallerIdentity(ctx, p)
+	if err != nil || strings.HasPrefix(id.UserID, again.ID) {
+		t.Fatalf("CallerIdentity of the old session = %+v, %v; must not name the new role", id, err)
+	}
+}

@@ -212,7 +212,7 @@ func (e *Endpoint) credentials(ctx context.Context, r *http.Request) (*credentia
 	}
 	now := e.Aliases.now()
 	creds, err := e.Auth.Mint(ctx, auth.Session{
-		RoleName: role.Name, RoleARN: role.ARN, SessionName: p.CertificateID, Source: auth.SourceCredentialsProvider,
+		RoleName: role.Name, RoleARN: role.ARN, RoleID: role.ID, SessionName: p.CertificateID, Source: auth.SourceCredentialsProvider,
 		SourceARN: p.CertificateARN, ThingName: thing, IssuedAt: now, Expiration: now.Add(life),
 	})
 	if err != nil {

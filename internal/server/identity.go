@@ -94,7 +94,7 @@ func (r iamRoles) RoleByARN(ctx context.Context, roleARN string) (cognito.Role, 
 	if err != nil {
 		return cognito.Role{}, err
 	}
-	return cognito.Role{Name: role.Name, ARN: role.ARN, MaxSessionDuration: role.MaxSessionDuration, Trusts: role.Trusts}, nil
+	return cognito.Role{Name: role.Name, ID: role.ID, ARN: role.ARN, MaxSessionDuration: role.MaxSessionDuration, Trusts: role.Trusts}, nil
 }
 
 // rootHandler serves POST / for the APIs that share it: Cognito Identity
