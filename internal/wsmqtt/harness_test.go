@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -273,8 +274,12 @@ func (h *harness) mqtt(rawURL string, o dialOpts) *client {
 	if res.err != nil {
 		h.t.Fatalf("dial: status %d %q: %v", res.status, res.body, res.err)
 	}
-	if res.ws.Subprotocol() != wsmqtt.Subprotocol {
-		h.t.Fatalf("subprotocol %q, want mqtt", res.ws.Subprotocol())
+	want := wsmqtt.Subprotocol // preferred whenever offered
+	if o.subprotocols != nil && !slices.Contains(o.subprotocols, wsmqtt.Subprotocol) {
+		want = wsmqtt.LegacySubprotocol
+	}
+	if res.ws.Subprotocol() != want {
+		h.t.Fatalf("subprotocol %q, want %q", res.ws.Subprotocol(), want)
 	}
 	nc := websocket.NetConn(context.Background(), res.ws, websocket.MessageBinary)
 	return &client{t: h.t, ws: res.ws, nc: nc, r: packet.NewReader(nc, packet.MaxPacketSize)}

@@ -7,8 +7,19 @@ import (
 )
 
 // Subprotocol is the WebSocket subprotocol MQTT requires (MQTT 5 §6.0,
-// [MQTT-6.0.0-3]; AWS IoT Core accepts only this one).
+// [MQTT-6.0.0-3]). The server prefers it when a client offers several.
 const Subprotocol = "mqtt"
+
+// LegacySubprotocol is the subprotocol name MQTT 3.1 used, which some
+// clients still send for MQTT 3.1.1: the AWS IoT Device SDK for
+// JavaScript v1 (npm aws-iot-device-sdk, device/lib/ws.js) offers only
+// this one, and AWS IoT Core accepts it, as Mosquitto does. It is
+// accepted, and echoed, when the client does not offer Subprotocol; the
+// MQTT inside is whatever version the CONNECT names.
+const LegacySubprotocol = "mqttv3.1"
+
+// subprotocols are the accepted subprotocols, in order of preference.
+var subprotocols = []string{Subprotocol, LegacySubprotocol}
 
 // credKind is the kind of credential an upgrade request carries, as seen
 // before anything is verified.
@@ -78,7 +89,7 @@ func inspect(r *http.Request) (upgrade, *refusal) {
 		return upgrade{}, &refusal{status: http.StatusBadRequest, result: resultBadRequest,
 			reason: "the upgrade request needs one Sec-WebSocket-Key"}
 	}
-	if !headerHasToken(r.Header.Values("Sec-WebSocket-Protocol"), Subprotocol) {
+	if offered := r.Header.Values("Sec-WebSocket-Protocol"); !headerHasToken(offered, Subprotocol) && !headerHasToken(offered, LegacySubprotocol) {
 		return upgrade{}, &refusal{status: http.StatusBadRequest, result: resultBadRequest,
 			reason: "the WebSocket subprotocol mqtt is required (Sec-WebSocket-Protocol: mqtt)"}
 	}

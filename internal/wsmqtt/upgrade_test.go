@@ -67,8 +67,10 @@ func TestInspect(t *testing.T) {
 		{"no-key", "GET", "", http.Header{"Sec-Websocket-Key": nil}, http.StatusBadRequest, 0, ""},
 		// No subprotocol.
 		{"no-subprotocol", "GET", "", http.Header{"Sec-Websocket-Protocol": nil}, http.StatusBadRequest, 0, ""},
+		// The legacy MQTT 3.1 name alone (the AWS IoT Device SDK for JavaScript v1).
+		{"legacy-subprotocol", "GET", "", http.Header{"Sec-Websocket-Protocol": {"mqttv3.1"}}, 0, credNone, ""},
 		// Another subprotocol only.
-		{"wrong-subprotocol", "GET", "", http.Header{"Sec-Websocket-Protocol": {"mqttv3.1"}}, http.StatusBadRequest, 0, ""},
+		{"wrong-subprotocol", "GET", "", http.Header{"Sec-Websocket-Protocol": {"mqttv5, wamp"}}, http.StatusBadRequest, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,7 +95,8 @@ func TestInspect(t *testing.T) {
 
 // FuzzInspect checks that inspect never panics and keeps its promises on
 // any query and headers: an accepted request is a GET upgrade offering
-// mqtt, and a signature found is lower-case and appears in the query.
+// mqtt (or mqttv3.1), and a signature found is lower-case and appears in
+// the query.
 func FuzzInspect(f *testing.F) {
 	f.Add("GET", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature="+sig, "Upgrade", "websocket", "mqtt", "")
 	f.Add("GET", "X-Amz-Signature=%41%42", "keep-alive, upgrade", "WebSocket", "mqttv3.1,mqtt", "AWS4-HMAC-SHA256 x")
@@ -108,7 +111,7 @@ func FuzzInspect(f *testing.F) {
 			}
 			return
 		}
-		if method != http.MethodGet || !headerHasToken([]string{protocols}, Subprotocol) {
+		if method != http.MethodGet || (!headerHasToken([]string{protocols}, Subprotocol) && !headerHasToken([]string{protocols}, LegacySubprotocol)) {
 			t.Fatalf("accepted %q with protocols %q", method, protocols)
 		}
 		if u.signature != "" {

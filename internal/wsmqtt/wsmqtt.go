@@ -1,8 +1,8 @@
 // Package wsmqtt serves MQTT over WebSocket (wss://HOST/mqtt), as AWS IoT
-// Core does: an HTTP/1.1 upgrade to a WebSocket with subprotocol "mqtt",
-// then MQTT 3.1.1 or 5 in binary messages, handed to the same broker,
-// limits and policy checks as MQTT over TLS (broker.ServeConn with
-// broker.TransportWebSocket).
+// Core does: an HTTP/1.1 upgrade to a WebSocket with subprotocol "mqtt"
+// (or the legacy "mqttv3.1", see LegacySubprotocol), then MQTT 3.1.1 or 5
+// in binary messages, handed to the same broker, limits and policy checks
+// as MQTT over TLS (broker.ServeConn with broker.TransportWebSocket).
 //
 // # Authentication, at the upgrade
 //
@@ -176,7 +176,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &hijackRecorder{ResponseWriter: w}
 	ws, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
-		Subprotocols: []string{Subprotocol},
+		Subprotocols: subprotocols,
 		// Explicit credentials may come from any origin; a certificate
 		// only from the request's own (see the package doc).
 		InsecureSkipVerify: principal != nil,

@@ -184,8 +184,8 @@ func TestHandler_BadUpgrade(t *testing.T) {
 	u := h.presign(h.userCreds(), wsmqtt.SigningName, time.Now(), 0, false)
 	// No subprotocol.
 	h.refused(u, dialOpts{subprotocols: []string{}}, http.StatusBadRequest)
-	// Another subprotocol only.
-	h.refused(u, dialOpts{subprotocols: []string{"mqttv3.1"}}, http.StatusBadRequest)
+	// Other subprotocols only.
+	h.refused(u, dialOpts{subprotocols: []string{"mqttv5", "wamp"}}, http.StatusBadRequest)
 
 	httpsURL := "https" + strings.TrimPrefix(u, "wss")
 	for _, tc := range []struct {
@@ -217,6 +217,21 @@ func TestHandler_BadUpgrade(t *testing.T) {
 	h.noConnections()
 	// The URL was never spent.
 	h.mqtt(u, dialOpts{}).connect("finally", packet.V311)
+}
+
+// TestHandler_LegacySubprotocol checks that a client offering only the
+// legacy subprotocol mqttv3.1 (as the AWS IoT Device SDK for JavaScript v1
+// does) gets it echoed and speaks MQTT, and that mqtt is chosen when a
+// client offers both.
+func TestHandler_LegacySubprotocol(t *testing.T) {
+	h := start(t, harnessOpts{})
+	u := h.presign(h.userCreds(), wsmqtt.SigningName, time.Now(), 0, false)
+	c := h.mqtt(u, dialOpts{subprotocols: []string{wsmqtt.LegacySubprotocol}}) // fails unless mqttv3.1 is echoed
+	if ack := c.connect("legacy", packet.V311); ack.ReasonCode != packet.Success {
+		t.Fatalf("CONNACK %s", ack.ReasonCode)
+	}
+	u = h.presign(h.userCreds(), wsmqtt.SigningName, time.Now().Add(-time.Second), 0, false)
+	h.mqtt(u, dialOpts{subprotocols: []string{wsmqtt.LegacySubprotocol, wsmqtt.Subprotocol}}) // fails unless mqtt is echoed
 }
 
 // TestHandler_Certificate checks the device-certificate way in: the Gate
