@@ -74,6 +74,8 @@ func TestQuickstart(t *testing.T) {
 	requireTool(t, "curl")
 	requireTool(t, "mosquitto_pub")
 	requireTool(t, "mosquitto_sub")
+	requireTool(t, "node")
+	requireTool(t, "npm")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +99,8 @@ func TestQuickstart(t *testing.T) {
 	for _, sec := range []struct {
 		title   string
 		mayFail bool
-	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}, {"Rules", false}, {"Bring your own CA", false}, {"Users and IAM policies", false}, {"Apps with temporary credentials", false}} {
+	}{{"Quickstart", false}, {"Publishing over HTTPS", false}, {"The control plane", false}, {"Device policies", true}, {"Device shadows", false}, {"Rules", false}, {"Bring your own CA", false}, {"Users and IAM policies", false}, {"Apps with temporary credentials", false},
+		{"Custom authorizers", false}, {"MQTT over WebSocket", false}} {
 		body := strings.Join(section(t, string(readme), sec.title), "\n")
 		if sec.mayFail {
 			body = "set +e\n" + body + "\nset -e\n"
@@ -107,9 +110,14 @@ func TestQuickstart(t *testing.T) {
 	script = strings.ReplaceAll(script, "go run ./cmd/moat", `"$MOAT_BIN"`)
 	script = strings.ReplaceAll(script, "localhost:8443", "localhost:"+strconv.Itoa(https))
 	script = strings.ReplaceAll(script, "-p 8883", "-p "+strconv.Itoa(mqtt))
-	hook := freePort(t) // the Rules section's HTTP receiver
+	script = strings.ReplaceAll(script, "-p 8443", "-p "+strconv.Itoa(https))       // MQTT by ALPN on the HTTPS port
+	script = strings.ReplaceAll(script, "port: 8443", "port: "+strconv.Itoa(https)) // the JavaScript device SDK
+	hook := freePort(t)                                                             // the Rules section's HTTP receiver
 	script = strings.ReplaceAll(script, "localhost:9000", "localhost:"+strconv.Itoa(hook))
 	script = strings.ReplaceAll(script, `("127.0.0.1", 9000)`, `("127.0.0.1", `+strconv.Itoa(hook)+`)`)
+	fn := freePort(t) // the custom authorizer's function
+	script = strings.ReplaceAll(script, "localhost:9001", "localhost:"+strconv.Itoa(fn))
+	script = strings.ReplaceAll(script, `("127.0.0.1", 9001)`, `("127.0.0.1", `+strconv.Itoa(fn)+`)`)
 	full := "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n" + script
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -157,6 +165,11 @@ func TestQuickstart(t *testing.T) {
 		"with an explicit deny in an identity-based policy",                                      // the inline Deny
 		"arn:aws:sts::000000000000:assumed-role/lamp-app-guest/CognitoIdentityCredentials\nsent", // the guest app
 		"is not authorized to perform: iot:Publish on resource: arn:aws:iot:us-east-1:000000000000:topic/lamp-2/cmd",
+		"True\tkiosk", // test-invoke-authorizer
+		"kiosk sent",  // MQTT by ALPN mqtt, through the function
+		"Connection error: Bad User Name or Password", // the wrong password
+		"function answered isAuthenticated false",     // HTTPS publish with a wrong token
+		"watching\nlamp-1/state off",                  // the JavaScript device SDK over WebSocket
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, text)

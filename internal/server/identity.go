@@ -53,7 +53,7 @@ func (s *Server) newIdentity(arns arn.Builder, adminKey string) (*identity, erro
 	id.authorizers, err = authorizer.New(s.st, arns, authorizer.Options{
 		Timeout: s.cfg.CustomAuth.Timeout, MaxInFlight: s.cfg.CustomAuth.MaxInFlight, CAFile: s.cfg.CustomAuth.CAFile, Logger: s.log,
 		AllowURL: func(u *url.URL) error {
-			if len(fnURLs) == 0 || config.AllowDestination(fnURLs, u) { // TODO(lead): deny by default once e2e tests name their URLs
+			if config.AllowDestination(fnURLs, u) {
 				return nil
 			}
 			return fmt.Errorf("%s is not an allowed authorizer function URL (--authorizer-url)", u.Redacted())
