@@ -85,6 +85,9 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (auth.Principal
 // request without credentials. Otherwise the result is Authenticate's.
 func (s *Service) AuthenticateHTTP(ctx context.Context, r *http.Request) (p auth.Principal, applies bool, err error) {
 	req, named := FromHTTP(r)
+	if id := ConnectionID(ctx); id != "" {
+		req.ConnectionID = id
+	}
 	if !named {
 		var def string
 		err := s.st.View(ctx, func(tx store.Tx) error {

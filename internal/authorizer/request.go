@@ -1,6 +1,7 @@
 package authorizer
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -192,4 +193,20 @@ func first(vs []string) string {
 		return ""
 	}
 	return vs[0]
+}
+
+type connectionIDKey struct{}
+
+// WithConnectionID returns ctx carrying a connection id for
+// AuthenticateHTTP to send as connectionMetadata.id instead of a new one:
+// a transport that authenticates the same connection again (a WebSocket
+// whose grant is refreshed) keeps its id, as MQTT connections do.
+func WithConnectionID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, connectionIDKey{}, id)
+}
+
+// ConnectionID returns the id WithConnectionID put in ctx, or "".
+func ConnectionID(ctx context.Context) string {
+	id, _ := ctx.Value(connectionIDKey{}).(string)
+	return id
 }

@@ -42,12 +42,11 @@ func TestAuthorizer_LiveChanges(t *testing.T) {
 		f.set("live-mqtt", allowB)
 		since := time.Now()
 		authzUpdate(t, s, "live", types.AuthorizerStatusActive)
-		if evs := f.waitEvents(t, "live-ws", 2, appLiveBound); len(evs) != 2 {
-			t.Fatalf("live-ws: %d events, want 2", len(evs))
+		// A refresh names the same connection to the function, on both
+		// transports.
+		if evs := f.waitEvents(t, "live-ws", 2, appLiveBound); len(evs) != 2 || evs[1].ConnectionMetadata.ID != evs[0].ConnectionMetadata.ID {
+			t.Fatalf("live-ws: events %+v, want a second one for the same connection id", evs)
 		}
-		// A refresh names the same connection to the function. (Only the
-		// MQTT connection's is checked: a WebSocket's refresh gets a new
-		// connection id, as wsmqtt re-reads the upgrade request.)
 		if evs := f.waitEvents(t, "live-mqtt", 2, appLiveBound); len(evs) != 2 || evs[1].ConnectionMetadata.ID != evs[0].ConnectionMetadata.ID {
 			t.Fatalf("live-mqtt: events %+v, want a second one for the same connection id", evs)
 		}

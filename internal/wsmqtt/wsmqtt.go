@@ -60,11 +60,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/moat-iot/moat/internal/access"
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/auth/sigv4"
+	"github.com/moat-iot/moat/internal/authorizer"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/broker"
 )
@@ -169,6 +171,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, ref)
 		return
 	}
+	// One custom-authorizer connection id for the connection's life: the
+	// function sees the same connectionMetadata.id when it is called
+	// again for a refresh.
+	r = r.WithContext(authorizer.WithConnectionID(r.Context(), uuid.NewString()))
 	principal, custom, ref := h.authenticate(r, u)
 	if ref != nil {
 		h.refuse(w, r, ref)
@@ -248,7 +254,9 @@ func (h *Handler) preauthenticated(r *http.Request, p auth.Principal) access.Pre
 	saved := r.Clone(context.Background())
 	saved.Body = http.NoBody
 	ca := h.opts.CustomAuth
+	id := authorizer.ConnectionID(r.Context())
 	return access.Preauthenticated{Principal: p, Reauthenticate: func(ctx context.Context) (auth.Principal, error) {
+		ctx = authorizer.WithConnectionID(ctx, id)
 		p, ok, err := ca.AuthenticateHTTP(ctx, saved.WithContext(ctx))
 		if err == nil && !ok {
 			err = errors.New("wsmqtt: the upgrade request no longer carries custom authorizer credentials")
