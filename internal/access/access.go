@@ -116,6 +116,13 @@ func (g *Gate) Admit(ctx context.Context, info broker.ConnInfo) (broker.Permissi
 	if until := perms.validUntil; !until.IsZero() && !g.clock().Before(until) {
 		return nil, &broker.Refusal{Code: packet.NotAuthorized, Reason: "the credentials expired at " + until.UTC().Format(time.RFC3339), Principal: p.String()}
 	}
+	if p.Kind == auth.KindUser || p.Kind == auth.KindRole {
+		// SigV4 (presigned WebSocket) connections last at most a day, as
+		// on AWS; the client connects again with a freshly signed URL.
+		if limit := g.clock().Add(MaxSigV4ConnectionLifetime); perms.validUntil.IsZero() || limit.Before(perms.validUntil) {
+			perms.validUntil = limit
+		}
+	}
 	perms.reauth = reauth
 	// iot:ConnectAttributes (reference §5.1): what the CONNECT asks for, so
 	// that a policy can allow or refuse persistent sessions and wills.
@@ -278,6 +285,11 @@ func (g *Gate) bindCertificate(ctx context.Context, perms *Permissions, withThin
 	perms.targets = targets
 	return nil
 }
+
+// MaxSigV4ConnectionLifetime is the longest an MQTT connection
+// authenticated by SigV4 (a presigned WebSocket URL) stays open: AWS IoT
+// closes them after 24 hours.
+const MaxSigV4ConnectionLifetime = 24 * time.Hour
 
 // validUntil is when the principal's credential stops being valid: a
 // certificate's notAfter, a role session's expiration, a custom

@@ -66,8 +66,8 @@ func TestGate_AdmitIAM(t *testing.T) {
 			t.Errorf("alice %v %s = %v, want %v", c.a, c.res, got, c.want)
 		}
 	}
-	if !alice.ValidUntil().IsZero() {
-		t.Errorf("a user's connection expires at %v", alice.ValidUntil())
+	if want := e.now.Add(MaxSigV4ConnectionLifetime); !alice.ValidUntil().Equal(want) {
+		t.Errorf("a user's connection expires at %v, want a day after it connected (%v)", alice.ValidUntil(), want)
 	}
 	if alice.UserName() != "alice" || alice.AccessKeyID() != "AKIA1" || alice.RoleName() != "" || alice.PrincipalKind() != auth.KindUser {
 		t.Errorf("matchers: %q %q %q %v", alice.UserName(), alice.AccessKeyID(), alice.RoleName(), alice.PrincipalKind())
