@@ -227,7 +227,7 @@ func (g *Gate) bind(ctx context.Context, p auth.Principal, clientID string, remo
 			// Policies attached to the identity id apply: a change to them
 			// re-checks the connection (HasTarget).
 			perms.targets = []string{s.IdentityID}
-			if withThing && s.Authenticated {
+			if withThing && s.Authenticated && g.Registry != nil {
 				thing, err := g.Registry.ConnectionThing(ctx, s.IdentityID, clientID)
 				if err != nil {
 					return nil, err

@@ -28,8 +28,18 @@ func (g *Gate) Simulate(ctx context.Context, p auth.Principal, clientID string, 
 		return nil, err
 	}
 	perms.sink, perms.logAllows = nil, false
+	if s := p.Session; s != nil && s.Source == auth.SourceCognito {
+		// A Cognito identity: its IoT policies (the layer TestAuthorization
+		// speaks of); its role's IAM policies are not simulated.
+		for _, l := range perms.layers {
+			if l.kind == layerIoT {
+				perms.layers = []layer{l}
+				break
+			}
+		}
+	}
 	if len(perms.layers) != 1 {
-		return nil, fmt.Errorf("simulate: %s has %d policy layers; only device certificates are simulated", p, len(perms.layers))
+		return nil, fmt.Errorf("simulate: %s has %d policy layers; only device certificates and Cognito identities are simulated", p, len(perms.layers))
 	}
 	current := perms.layers[0].policies
 	compiled := make([]*policy.Compiled, 0, len(current)+len(add))

@@ -118,7 +118,7 @@ func (p appPython) credentials(t *testing.T, pool, login string) appCreds {
 	region := p.s.Config.Region
 	exp := time.Unix(c.Expiration, 0)
 	if !strings.HasPrefix(c.IdentityID, region+":") || !strings.HasPrefix(c.AccessKeyID, "ASIA") || c.SecretKey == "" || c.SessionToken == "" ||
-		time.Until(exp) < 5*time.Minute || !strings.HasPrefix(c.WSSURL, appWSURL(p.s)+"?") ||
+		time.Until(exp) < 5*time.Minute || !strings.HasPrefix(c.WSSURL, mqttURL(p.s)+"?") ||
 		!strings.Contains(c.WSSURL, "X-Amz-Security-Token=") || !strings.Contains(c.WSSURL, "%2Fiotdevicegateway%2Faws4_request") {
 		t.Fatalf("cognito_app.py credentials = identity %s, key %s, expiration %v, URL %s", c.IdentityID, c.AccessKeyID, exp, c.WSSURL)
 	}
@@ -184,27 +184,20 @@ func TestApp_CognitoBoto3(t *testing.T) {
 		t.Fatalf("CreateIdentityPool: %v", err)
 	}
 	pool := aws.ToString(created.IdentityPoolId)
-	trust := func(amr string) string {
-		return appDocument(appStatement{Effect: "Allow", Principal: map[string]any{"Federated": "cognito-identity.amazonaws.com"},
-			Action: []string{"sts:AssumeRoleWithWebIdentity"}, Condition: map[string]any{
-				"StringEquals":           map[string]string{"cognito-identity.amazonaws.com:aud": pool},
-				"ForAnyValue:StringLike": map[string]string{"cognito-identity.amazonaws.com:amr": amr},
-			}})
-	}
 	// Guests may use app/guest/*; authenticated identities' role allows
 	// app/* and their IoT policy narrows it to app/IDENTITY/* (and allows
 	// lab/*, which the role does not).
-	guestRole := appCreateRole(t, s, "app-guest", trust("unauthenticated"), appDocument(appPubSub(s, "*", "app/guest")...))
-	userRole := appCreateRole(t, s, "app-user", trust("authenticated"), appDocument(appPubSub(s, "*", "app")...))
+	guestRole := s.NewRole(t, "app-guest", trustCognito(pool, "unauthenticated"), document(allowPubSub(s, "*", "app/guest")...))
+	userRole := s.NewRole(t, "app-user", trustCognito(pool, "authenticated"), document(allowPubSub(s, "*", "app")...))
 	if _, err := admin.SetIdentityPoolRoles(ctx, &cognitoidentity.SetIdentityPoolRolesInput{IdentityPoolId: aws.String(pool),
 		Roles: map[string]string{"authenticated": userRole, "unauthenticated": guestRole}}); err != nil {
 		t.Fatalf("SetIdentityPoolRoles: %v", err)
 	}
 	const sub = "${cognito-identity.amazonaws.com:sub}"
-	identityPolicy := appDocument(
-		appAllow([]string{"iot:Connect"}, appIoTARN(s, "client", sub)),
-		appAllow([]string{"iot:Publish", "iot:Receive"}, appIoTARN(s, "topic", "app/"+sub+"/*"), appIoTARN(s, "topic", "lab/*")),
-		appAllow([]string{"iot:Subscribe"}, appIoTARN(s, "topicfilter", "app/"+sub+"/*")))
+	identityPolicy := document(
+		allow([]string{"iot:Connect"}, iotARN(s, "client", sub)),
+		allow([]string{"iot:Publish", "iot:Receive"}, iotARN(s, "topic", "app/"+sub+"/*"), iotARN(s, "topic", "lab/*")),
+		allow([]string{"iot:Subscribe"}, iotARN(s, "topicfilter", "app/"+sub+"/*")))
 	iotc := s.IoT()
 	if _, err := iotc.CreatePolicy(ctx, &iot.CreatePolicyInput{PolicyName: aws.String("app-identity"), PolicyDocument: aws.String(identityPolicy)}); err != nil {
 		t.Fatalf("CreatePolicy: %v", err)
@@ -224,9 +217,9 @@ func TestApp_CognitoBoto3(t *testing.T) {
 	// A guest is decided by its role alone: app/guest/* and nothing else.
 	t.Run("guest", func(t *testing.T) {
 		c := py.credentials(t, pool, "")
-		ws := appMustConnectV5(t, s, c.WSSURL, nil, c.IdentityID)
+		ws := mustConnectMQTT5(t, s, c.WSSURL, nil, c.IdentityID)
 		ws.mustSubscribe("app/guest/#")
-		if code := ws.subscribe("app/private/#"); code != appNotAuthorized {
+		if code := ws.subscribe("app/private/#"); code != v5NotAuthorized {
 			t.Fatalf("guest subscribe outside its role: SUBACK 0x%02X, want 0x87", code)
 		}
 		res := py.publish(t, c, "hello from a guest", "app/guest/hello", "app/private/hello")
@@ -235,7 +228,7 @@ func TestApp_CognitoBoto3(t *testing.T) {
 		ws.receive("app/guest/hello", "hello from a guest")
 		// The URL botocore presigned opened one connection; it opens no
 		// other.
-		if _, r := appDial(t, s, c.WSSURL, nil); r.status != http.StatusForbidden {
+		if _, r := dialWS(t, s, c.WSSURL, nil); r.status != http.StatusForbidden {
 			t.Fatalf("presigned URL used twice: HTTP %d %s, want 403", r.status, r.body)
 		}
 	})
@@ -253,10 +246,10 @@ func TestApp_CognitoBoto3(t *testing.T) {
 			t.Fatalf("the app's GetId with the developer token = %s, want %s", c.IdentityID, identity)
 		}
 		// The IoT policy allows connecting only as the identity itself.
-		if _, code := appConnectV5(t, s, appPresign(t, s, c.awsCreds()), nil, "not-"+identity); code != appNotAuthorized {
+		if _, code := connectMQTT5(t, s, presignMQTT(t, s, c.awsCreds()), nil, "not-"+identity); code != v5NotAuthorized {
 			t.Fatalf("connect as another client id: CONNACK 0x%02X, want 0x87", code)
 		}
-		ws := appMustConnectV5(t, s, c.WSSURL, nil, identity)
+		ws := mustConnectMQTT5(t, s, c.WSSURL, nil, identity)
 		ws.mustSubscribe("app/" + identity + "/#")
 		res := py.publish(t, c, "hello from alice",
 			"app/"+identity+"/hello",      // both layers allow
@@ -271,11 +264,11 @@ func TestApp_CognitoBoto3(t *testing.T) {
 		if _, err := iotc.DetachPolicy(ctx, &iot.DetachPolicyInput{PolicyName: aws.String("app-identity"), Target: aws.String(identity)}); err != nil {
 			t.Fatalf("DetachPolicy: %v", err)
 		}
-		ws.disconnected(appNotAuthorized, since)
+		ws.disconnected(v5NotAuthorized, since)
 		// Without its IoT policy the identity may do nothing, though its
 		// role still allows it.
 		appWantForbidden(t, py.publish(t, c, "after detach", "app/"+identity+"/hello")[0])
-		if _, code := appConnectV5(t, s, appPresign(t, s, c.awsCreds()), nil, identity); code != appNotAuthorized {
+		if _, code := connectMQTT5(t, s, presignMQTT(t, s, c.awsCreds()), nil, identity); code != v5NotAuthorized {
 			t.Fatalf("connect after DetachPolicy: CONNACK 0x%02X, want 0x87", code)
 		}
 	})
@@ -288,7 +281,7 @@ func TestApp_CognitoBoto3(t *testing.T) {
 		if c.IdentityID != identity {
 			t.Fatalf("the app's GetId with the developer token = %s, want %s", c.IdentityID, identity)
 		}
-		if _, code := appConnectV5(t, s, c.WSSURL, nil, identity); code != appNotAuthorized {
+		if _, code := connectMQTT5(t, s, c.WSSURL, nil, identity); code != v5NotAuthorized {
 			t.Fatalf("connect without an IoT policy: CONNACK 0x%02X, want 0x87", code)
 		}
 		appWantForbidden(t, py.publish(t, c, "from bob", "app/"+identity+"/hello")[0])

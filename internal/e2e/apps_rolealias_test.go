@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,8 +14,8 @@ import (
 	"github.com/moat-iot/moat/internal/moattest"
 )
 
-// appProviderCredentials is the credentials provider's answer.
-type appProviderCredentials struct {
+// providerCredentials is the credentials provider's answer.
+type providerCredentials struct {
 	Credentials struct {
 		AccessKeyID     string `json:"accessKeyId"`
 		SecretAccessKey string `json:"secretAccessKey"`
@@ -25,12 +24,12 @@ type appProviderCredentials struct {
 	} `json:"credentials"`
 }
 
-// appFetchCredentials asks the credentials provider for the role alias's
+// fetchCredentials asks the credentials provider for the role alias's
 // credentials as a device does (curl --cert --key -H
 // "x-amzn-iot-thingname: THING" https://HOST/role-aliases/ALIAS/credentials):
 // a GET over mutual TLS with the device's certificate. thing "" sends no
 // thing name.
-func appFetchCredentials(t *testing.T, s *moattest.Server, d moattest.Device, alias, thing string) (appResponse, aws.Credentials) {
+func fetchCredentials(t *testing.T, s *moattest.Server, d moattest.Device, alias, thing string) (response, aws.Credentials) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, s.URL+"/role-aliases/"+alias+"/credentials", nil)
 	if err != nil {
@@ -43,20 +42,18 @@ func appFetchCredentials(t *testing.T, s *moattest.Server, d moattest.Device, al
 	if err != nil {
 		t.Fatalf("GET credentials: %v", err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
-	r := appResponse{status: resp.StatusCode, body: string(b)}
+	r := readResponse(resp)
 	if r.status != http.StatusOK {
 		return r, aws.Credentials{}
 	}
-	var out appProviderCredentials
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("credentials provider answered %s: %v", b, err)
+	var out providerCredentials
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil {
+		t.Fatalf("credentials provider answered %s: %v", r.body, err)
 	}
 	c := out.Credentials
 	exp, err := time.Parse(time.RFC3339, c.Expiration)
 	if err != nil || !strings.HasPrefix(c.AccessKeyID, "ASIA") || c.SecretAccessKey == "" || c.SessionToken == "" {
-		t.Fatalf("credentials provider answered %s (expiration: %v)", b, err)
+		t.Fatalf("credentials provider answered %s (expiration: %v)", r.body, err)
 	}
 	return r, aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
 		CanExpire: true, Expires: exp}
@@ -73,58 +70,57 @@ func appFetchCredentials(t *testing.T, s *moattest.Server, d moattest.Device, al
 func TestApp_RoleAliasCredentials(t *testing.T) {
 	s := moattest.Start(t)
 	ctx := context.Background()
-	trust := appDocument(appStatement{Effect: "Allow", Principal: map[string]any{"Service": "credentials.iot.amazonaws.com"},
+	trust := document(statement{Effect: "Allow", Principal: map[string]any{"Service": "credentials.iot.amazonaws.com"},
 		Action: []string{"sts:AssumeRole"}})
-	role := appCreateRole(t, s, "uploader", trust,
-		appDocument(appAllow([]string{"iot:Publish"}, appIoTARN(s, "topic", "telemetry/${credentials-iot:ThingName}/*"))))
+	role := s.NewRole(t, "uploader", trust, document(allow([]string{"iot:Publish"}, iotARN(s, "topic", "telemetry/${credentials-iot:ThingName}/*"))))
 	alias, err := s.IoT().CreateRoleAlias(ctx, &iot.CreateRoleAliasInput{RoleAlias: aws.String("uploader-alias"), RoleArn: aws.String(role),
 		CredentialDurationSeconds: aws.Int32(900)})
 	if err != nil {
 		t.Fatalf("CreateRoleAlias: %v", err)
 	}
 	aliasARN := aws.ToString(alias.RoleAliasArn)
-	if aliasARN != appIoTARN(s, "rolealias", "uploader-alias") {
+	if aliasARN != iotARN(s, "rolealias", "uploader-alias") {
 		t.Fatalf("role alias ARN %s", aliasARN)
 	}
-	allowed := s.NewDevice(t, "sensor-1", appDocument(appAllow([]string{"iot:AssumeRoleWithCertificate"}, aliasARN)))
+	allowed := s.NewDevice(t, "sensor-1", document(allow([]string{"iot:AssumeRoleWithCertificate"}, aliasARN)))
 	s.NewDevice(t, "sensor-2", "") // another thing, not sensor-1's
-	refused := s.NewDevice(t, "sensor-3", appDocument(appAllow([]string{"iot:Connect"}, appIoTARN(s, "client", "*"))))
+	refused := s.NewDevice(t, "sensor-3", document(allow([]string{"iot:Connect"}, iotARN(s, "client", "*"))))
 
-	watcher := appMustConnectV5(t, s, appPresign(t, s, appAdmin(s)), nil, "watcher")
+	watcher := mustConnectMQTT5(t, s, presignMQTT(t, s, adminCreds(s)), nil, "watcher")
 	watcher.mustSubscribe("telemetry/#")
 
 	// A device allowed the alias gets credentials for its thing, and they
 	// publish what the role allows for that thing, nothing else.
 	t.Run("device with the policy", func(t *testing.T) {
 		before := time.Now()
-		r, creds := appFetchCredentials(t, s, allowed, "uploader-alias", "sensor-1")
-		appWantStatus(t, "GET credentials", r, http.StatusOK, "")
+		r, creds := fetchCredentials(t, s, allowed, "uploader-alias", "sensor-1")
+		wantStatus(t, "GET credentials", r, http.StatusOK, "")
 		if d := creds.Expires.Sub(before); d < 890*time.Second || d > 901*time.Second {
 			t.Fatalf("credentials expire %v from now, want the alias's 900 s", d)
 		}
-		appWantStatus(t, "publish to the thing's topic", appPublish(t, s, creds, nil, "telemetry/sensor-1/temp", "21.5"), http.StatusOK, "")
+		wantStatus(t, "publish to the thing's topic", publishHTTPS(t, s, creds, nil, "telemetry/sensor-1/temp", "21.5"), http.StatusOK, "")
 		watcher.receive("telemetry/sensor-1/temp", "21.5")
-		appWantStatus(t, "publish to another thing's topic", appPublish(t, s, creds, nil, "telemetry/sensor-2/temp", "99"),
+		wantStatus(t, "publish to another thing's topic", publishHTTPS(t, s, creds, nil, "telemetry/sensor-2/temp", "99"),
 			http.StatusForbidden, "ForbiddenException")
 		// The key without its session token is nobody.
 		bare := creds
 		bare.SessionToken = ""
-		appWantStatus(t, "publish without the session token", appPublish(t, s, bare, nil, "telemetry/sensor-1/temp", "21.6"),
+		wantStatus(t, "publish without the session token", publishHTTPS(t, s, bare, nil, "telemetry/sensor-1/temp", "21.6"),
 			http.StatusForbidden, "security token included in the request is invalid")
 		watcher.noMessage(100 * time.Millisecond)
 	})
 
 	// A thing name the certificate is not attached to is refused.
 	t.Run("thing name not the device's", func(t *testing.T) {
-		r, _ := appFetchCredentials(t, s, allowed, "uploader-alias", "sensor-2")
-		appWantStatus(t, "GET credentials as sensor-2", r, http.StatusForbidden, "Invalid thing name")
+		r, _ := fetchCredentials(t, s, allowed, "uploader-alias", "sensor-2")
+		wantStatus(t, "GET credentials as sensor-2", r, http.StatusForbidden, "Invalid thing name")
 	})
 
 	// A device whose IoT policy does not allow the alias gets 403.
 	t.Run("device without the policy", func(t *testing.T) {
-		r, _ := appFetchCredentials(t, s, refused, "uploader-alias", "sensor-3")
-		appWantStatus(t, "GET credentials without iot:AssumeRoleWithCertificate", r, http.StatusForbidden, "Access Denied")
-		r, _ = appFetchCredentials(t, s, refused, "uploader-alias", "")
-		appWantStatus(t, "GET credentials without iot:AssumeRoleWithCertificate or thing name", r, http.StatusForbidden, "Access Denied")
+		r, _ := fetchCredentials(t, s, refused, "uploader-alias", "sensor-3")
+		wantStatus(t, "GET credentials without iot:AssumeRoleWithCertificate", r, http.StatusForbidden, "Access Denied")
+		r, _ = fetchCredentials(t, s, refused, "uploader-alias", "")
+		wantStatus(t, "GET credentials without iot:AssumeRoleWithCertificate or thing name", r, http.StatusForbidden, "Access Denied")
 	})
 }

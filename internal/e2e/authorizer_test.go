@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,34 +11,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
-	"github.com/aws/smithy-go"
 
-	"github.com/moat-iot/moat/internal/config"
 	"github.com/moat-iot/moat/internal/moattest"
 )
 
-// authzFunctionTimeout is the server's authorizer timeout in these tests
+// fnTimeout is the server's authorizer timeout in these tests
 // (--authorizer-timeout; AWS's and moat's default is 5 s), so that the
 // slow-function case takes one second.
-const authzFunctionTimeout = time.Second
+const fnTimeout = time.Second
 
-// authzStart starts a function and a moat that may call it, with a
-// token-signing key.
-func authzStart(t *testing.T) (*moattest.Server, *authzFunction, authzKey) {
-	t.Helper()
-	f := authzNewFunction(t)
-	key := authzNewKey(t)
-	s := moattest.Start(t, func(c *config.Config) {
-		c.CustomAuth.URLs = []string{f.srv.URL + "/"}
-		c.CustomAuth.Timeout = authzFunctionTimeout
-	})
-	f.use(s)
-	return s, f, key
-}
-
-// authzTooManyPolicies is an answer with 11 policy documents (at most 10
+// tooManyPolicies is an answer with 11 policy documents (at most 10
 // are allowed).
-var authzTooManyPolicies = `{"isAuthenticated": true, "principalId": "p", "policyDocuments": [` +
+var tooManyPolicies = `{"isAuthenticated": true, "principalId": "p", "policyDocuments": [` +
 	strings.TrimSuffix(strings.Repeat(`"{\"Version\":\"2012-10-17\",\"Statement\":[]}",`, 11), ",") + `]}`
 
 // TestAuthorizer_Transports checks a custom authorizer (its function an
@@ -54,52 +37,53 @@ var authzTooManyPolicies = `{"isAuthenticated": true, "principalId": "p", "polic
 // function slower than the timeout; and TestInvokeAuthorizer through the
 // SDK.
 func TestAuthorizer_Transports(t *testing.T) {
-	s, f, key := authzStart(t)
-	authzCreate(t, s, "tokens", f, key)
-	f.set("A", authzAnswer{prefixes: []string{"authz/A"}})
-	f.set("deny", authzAnswer{deny: true})
-	f.set("slow", authzAnswer{slow: true})
-	f.set("notjson", authzAnswer{raw: "<html>oops</html>"})
-	f.set("toomany", authzAnswer{raw: authzTooManyPolicies})
-	signed := func(token string) authzCreds { return authzCreds{name: "tokens", token: token, sig: key.sign(token)} }
-	wsURL := appWSURL(s)
+	s, f := startWithFn(t, fnTimeout)
+	key := newSigningKey(t)
+	createAuthorizer(t, s, "tokens", f, tokenKey, &key)
+	f.set("A", fnAnswer{prefixes: []string{"authz/A"}})
+	f.set("deny", fnAnswer{deny: true})
+	f.set("slow", fnAnswer{slow: true})
+	f.set("notjson", fnAnswer{raw: "<html>oops</html>"})
+	f.set("toomany", fnAnswer{raw: tooManyPolicies})
+	signed := func(token string) customAuth { return customAuth{name: "tokens", token: token, sig: key.sign(token)} }
+	wsURL := mqttURL(s)
 	ctx := context.Background()
 
 	// The returned policy decides, on each transport; the function sees
 	// AWS's request event of each.
 	t.Run("allow", func(t *testing.T) {
 		a := signed("A")
-		sub := appMustConnectV5(t, s, wsURL, a.header(), "ws-A")
+		sub := mustConnectMQTT5(t, s, wsURL, a.header(), "ws-A")
 		sub.mustSubscribe("authz/A/#")
-		if code := sub.subscribe("authz/B/#"); code != appNotAuthorized {
+		if code := sub.subscribe("authz/B/#"); code != v5NotAuthorized {
 			t.Fatalf("subscribe outside the policy: SUBACK 0x%02X, want 0x87", code)
 		}
-		m := authzMustConnectV3(t, s, a, "mqtt-A")
+		m := mustConnectALPN(t, s, a, "mqtt-A")
 		m.publish("authz/A/mqtt", "over alpn")
 		sub.receive("authz/A/mqtt", "over alpn")
-		appWantStatus(t, "HTTPS publish", appPublish(t, s, aws.Credentials{}, a.header(), "authz/A/https", "over https"), http.StatusOK, "")
+		wantStatus(t, "HTTPS publish", publishHTTPS(t, s, aws.Credentials{}, a.header(), "authz/A/https", "over https"), http.StatusOK, "")
 		sub.receive("authz/A/https", "over https")
-		if code := sub.publish("authz/A/ws", "over websocket"); code != appSuccess {
+		if code := sub.publish("authz/A/ws", "over websocket"); code != v5Success {
 			t.Fatalf("WebSocket publish: PUBACK 0x%02X", code)
 		}
 		sub.receive("authz/A/ws", "over websocket")
 		// The credentials may be query parameters of the WebSocket URL
 		// instead.
-		q := appMustConnectV5(t, s, wsURL+"?"+a.query(), nil, "ws-A-query")
-		if code := q.publish("authz/A/query", "by query"); code != appSuccess {
+		q := mustConnectMQTT5(t, s, wsURL+"?"+a.query(), nil, "ws-A-query")
+		if code := q.publish("authz/A/query", "by query"); code != v5Success {
 			t.Fatalf("WebSocket (query) publish: PUBACK 0x%02X", code)
 		}
 		sub.receive("authz/A/query", "by query")
 
-		if code := sub.publish("authz/B/ws", "refused"); code != appNotAuthorized {
+		if code := sub.publish("authz/B/ws", "refused"); code != v5NotAuthorized {
 			t.Fatalf("WebSocket publish outside the policy: PUBACK 0x%02X, want 0x87", code)
 		}
-		appWantStatus(t, "HTTPS publish outside the policy", appPublish(t, s, aws.Credentials{}, a.header(), "authz/B/https", "refused"),
+		wantStatus(t, "HTTPS publish outside the policy", publishHTTPS(t, s, aws.Credentials{}, a.header(), "authz/B/https", "refused"),
 			http.StatusForbidden, "ForbiddenException")
 		// MQTT 3.1.1 cannot refuse one PUBLISH: the connection is closed.
 		since := time.Now()
 		m.c.Publish("authz/B/mqtt", 1, false, "refused")
-		m.kicked(since, appTimeout)
+		m.kicked(since, timeout)
 		sub.noMessage(100 * time.Millisecond)
 
 		// One event per connection, one per HTTPS request.
@@ -114,7 +98,7 @@ func TestAuthorizer_Transports(t *testing.T) {
 				t.Fatalf("event %+v: want signatureVerified, a connection id and TLS data", e)
 			case slices.Equal(e.Protocols, []string{"tls", "mqtt"}):
 				mq := e.ProtocolData.MQTT
-				if mq == nil || mq.Username != a.username() || mq.Password != base64.StdEncoding.EncodeToString([]byte(authzPassword)) ||
+				if mq == nil || mq.Username != a.username() || mq.Password != base64.StdEncoding.EncodeToString([]byte(alpnPassword)) ||
 					mq.ClientID != "mqtt-A" || e.ProtocolData.TLS.ServerName != "localhost" || e.ProtocolData.HTTP != nil {
 					t.Fatalf("MQTT event: %+v %+v", e, mq)
 				}
@@ -139,7 +123,7 @@ func TestAuthorizer_Transports(t *testing.T) {
 	// isAuthenticated false refuses on every transport.
 	t.Run("deny", func(t *testing.T) {
 		d := signed("deny")
-		authzWantRefused(t, s, d, authzV3BadCredentials, "isAuthenticated false")
+		wantRefusedEverywhere(t, s, d, v3BadCredentials, "isAuthenticated false")
 		if n := len(f.eventsFor("deny")); n != 3 {
 			t.Fatalf("the function received %d events, want 3", n)
 		}
@@ -149,14 +133,14 @@ func TestAuthorizer_Transports(t *testing.T) {
 	// function is called.
 	t.Run("bad signature", func(t *testing.T) {
 		before := f.calls()
-		other := authzNewKey(t)
-		for name, c := range map[string]authzCreds{
+		other := newSigningKey(t)
+		for name, c := range map[string]customAuth{
 			"signature of another token": {name: "tokens", token: "A", sig: key.sign("B")},
 			"another key":                {name: "tokens", token: "A", sig: other.sign("A")},
 			"not a signature":            {name: "tokens", token: "A", sig: "bm90IGEgc2lnbmF0dXJl"},
 			"no signature":               {name: "tokens", token: "A"},
 		} {
-			t.Run(name, func(t *testing.T) { authzWantRefused(t, s, c, authzV3BadCredentials, "signature") })
+			t.Run(name, func(t *testing.T) { wantRefusedEverywhere(t, s, c, v3BadCredentials, "signature") })
 		}
 		if n := f.calls(); n != before {
 			t.Fatalf("the function was called %d times for bad signatures, want never", n-before)
@@ -167,7 +151,7 @@ func TestAuthorizer_Transports(t *testing.T) {
 	t.Run("bad answer", func(t *testing.T) {
 		for _, token := range []string{"notjson", "toomany"} {
 			t.Run(token, func(t *testing.T) {
-				authzWantRefused(t, s, signed(token), authzV3NotAuthorized, "response is not valid")
+				wantRefusedEverywhere(t, s, signed(token), v3NotAuthorized, "response is not valid")
 				if n := len(f.eventsFor(token)); n != 3 {
 					t.Fatalf("the function received %d events, want 3", n)
 				}
@@ -179,7 +163,7 @@ func TestAuthorizer_Transports(t *testing.T) {
 	t.Run("unknown authorizer", func(t *testing.T) {
 		c := signed("A")
 		c.name = "nope"
-		authzWantRefused(t, s, c, authzV3NotAuthorized, "no such authorizer")
+		wantRefusedEverywhere(t, s, c, v3NotAuthorized, "no such authorizer")
 	})
 
 	// A function slower than the timeout refuses once the timeout is
@@ -187,14 +171,14 @@ func TestAuthorizer_Transports(t *testing.T) {
 	t.Run("slow function", func(t *testing.T) {
 		c := signed("slow")
 		start := time.Now()
-		r := appPublish(t, s, aws.Credentials{}, c.header(), "authz/A/slow", "x")
+		r := publishHTTPS(t, s, aws.Credentials{}, c.header(), "authz/A/slow", "x")
 		took := time.Since(start)
-		appWantStatus(t, "HTTPS publish", r, http.StatusForbidden, "did not answer within")
-		if took < authzFunctionTimeout || took > authzFunctionTimeout+2*time.Second {
-			t.Fatalf("refused after %v, want after the %v timeout", took, authzFunctionTimeout)
+		wantStatus(t, "HTTPS publish", r, http.StatusForbidden, "did not answer within")
+		if took < fnTimeout || took > fnTimeout+2*time.Second {
+			t.Fatalf("refused after %v, want after the %v timeout", took, fnTimeout)
 		}
-		if m, code := authzConnectV3(t, s, c, "mqtt-slow"); m != nil || code != authzV3NotAuthorized {
-			t.Fatalf("MQTT connect: CONNACK return code %d, want %d", code, authzV3NotAuthorized)
+		if m, code := connectALPN(t, s, c, "mqtt-slow"); m != nil || code != v3NotAuthorized {
+			t.Fatalf("MQTT connect: CONNACK return code %d, want %d", code, v3NotAuthorized)
 		}
 	})
 
@@ -210,7 +194,7 @@ func TestAuthorizer_Transports(t *testing.T) {
 			t.Fatalf("TestInvokeAuthorizer: %v", err)
 		}
 		if !aws.ToBool(out.IsAuthenticated) || aws.ToString(out.PrincipalId) != "device42" || len(out.PolicyDocuments) != 1 ||
-			!strings.Contains(out.PolicyDocuments[0], appIoTARN(s, "topic", "authz/A/*")) ||
+			!strings.Contains(out.PolicyDocuments[0], iotARN(s, "topic", "authz/A/*")) ||
 			aws.ToInt32(out.RefreshAfterInSeconds) != 300 || aws.ToInt32(out.DisconnectAfterInSeconds) != 3600 {
 			t.Fatalf("TestInvokeAuthorizer = %+v", out)
 		}
@@ -219,36 +203,26 @@ func TestAuthorizer_Transports(t *testing.T) {
 		}
 		before := f.calls()
 		_, err = invoke("A", key.sign("B"))
-		authzWantAPIError(t, err, "InvalidRequestException", "signature")
+		wantErrorMessage(t, err, "InvalidRequestException", "signature")
 		if f.calls() != before {
 			t.Fatal("TestInvokeAuthorizer called the function for a bad signature")
 		}
 		_, err = invoke("notjson", key.sign("notjson"))
-		authzWantAPIError(t, err, "InvalidResponseException", "<html>oops</html>")
+		wantErrorMessage(t, err, "InvalidResponseException", "<html>oops</html>")
 	})
 }
 
-// authzWantRefused fails unless the credentials c are refused on every
+// wantRefusedEverywhere fails unless the credentials c are refused on every
 // transport: MQTT 3.1.1 by ALPN with CONNACK return code v3Code, the
 // WebSocket upgrade with HTTP 401, HTTPS publish with 403 and a message
 // containing want.
-func authzWantRefused(t *testing.T, s *moattest.Server, c authzCreds, v3Code byte, want string) {
+func wantRefusedEverywhere(t *testing.T, s *moattest.Server, c customAuth, v3Code byte, want string) {
 	t.Helper()
-	if m, code := authzConnectV3(t, s, c, "refused"); m != nil || code != v3Code {
+	if m, code := connectALPN(t, s, c, "refused"); m != nil || code != v3Code {
 		t.Errorf("MQTT connect: CONNACK return code %d, want %d", code, v3Code)
 	}
-	if ws, r := appDial(t, s, appWSURL(s), c.header()); ws != nil || r.status != http.StatusUnauthorized {
+	if ws, r := dialWS(t, s, mqttURL(s), c.header()); ws != nil || r.status != http.StatusUnauthorized {
 		t.Errorf("WebSocket upgrade: HTTP %d %s, want 401", r.status, r.body)
 	}
-	appWantStatus(t, "HTTPS publish", appPublish(t, s, aws.Credentials{}, c.header(), "authz/A/refused", "x"), http.StatusForbidden, want)
-}
-
-// authzWantAPIError fails unless err is the AWS error code with a message
-// containing want.
-func authzWantAPIError(t *testing.T, err error, code, want string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), want) {
-		t.Fatalf("error %v, want %s mentioning %q", err, code, want)
-	}
+	wantStatus(t, "HTTPS publish", publishHTTPS(t, s, aws.Credentials{}, c.header(), "authz/A/refused", "x"), http.StatusForbidden, want)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/moat-iot/moat/internal/moattest"
 )
@@ -30,19 +29,8 @@ func nodeDeviceOptions(t *testing.T, srv *moattest.Server, clientID string, cred
 // sts client); the role trusts the account.
 func nodeAssumedRole(t *testing.T, srv *moattest.Server, name, doc string) aws.Credentials {
 	t.Helper()
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + srv.Config.AccountID +
-		`:root"},"Action":"sts:AssumeRole"}]}`
-	roleARN := nodeRole(t, srv, name, trust, doc)
-	c := sts.NewFromConfig(aws.Config{Region: srv.Config.Region, Credentials: srv.Credentials(), HTTPClient: srv.HTTPClient(),
-		RetryMaxAttempts: 1}, func(o *sts.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	out, err := c.AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("node-sdk"),
-		DurationSeconds: aws.Int32(900)})
-	if err != nil {
-		t.Fatalf("AssumeRole %s: %v", name, err)
-	}
-	cr := out.Credentials
-	return aws.Credentials{AccessKeyID: aws.ToString(cr.AccessKeyId), SecretAccessKey: aws.ToString(cr.SecretAccessKey),
-		SessionToken: aws.ToString(cr.SessionToken)}
+	roleARN := srv.NewRole(t, name, trustAWS("arn:aws:iam::"+srv.Config.AccountID+":root"), doc)
+	return assumeRole(t, srv, srv.Credentials(), roleARN, "node-sdk")
 }
 
 // nodeCognitoGuest returns temporary credentials of a new unauthenticated
@@ -51,21 +39,14 @@ func nodeAssumedRole(t *testing.T, srv *moattest.Server, name, doc string) aws.C
 func nodeCognitoGuest(t *testing.T, srv *moattest.Server, doc string) aws.Credentials {
 	t.Helper()
 	ctx := context.Background()
-	client := func(creds aws.CredentialsProvider) *cognitoidentity.Client {
-		return cognitoidentity.NewFromConfig(aws.Config{Region: srv.Config.Region, Credentials: creds, HTTPClient: srv.HTTPClient(),
-			RetryMaxAttempts: 1}, func(o *cognitoidentity.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	}
-	admin, app := client(srv.Credentials()), client(aws.AnonymousCredentials{})
+	admin, app := srv.CognitoIdentity(nil), srv.CognitoIdentity(aws.AnonymousCredentials{})
 	pool, err := admin.CreateIdentityPool(ctx, &cognitoidentity.CreateIdentityPoolInput{IdentityPoolName: aws.String("node guests"),
 		AllowUnauthenticatedIdentities: true})
 	if err != nil {
 		t.Fatalf("CreateIdentityPool: %v", err)
 	}
 	poolID := aws.ToString(pool.IdentityPoolId)
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},` +
-		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"` + poolID + `"},` +
-		`"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"unauthenticated"}}}]}`
-	roleARN := nodeRole(t, srv, "node-guest", trust, doc)
+	roleARN := srv.NewRole(t, "node-guest", trustCognito(poolID, "unauthenticated"), doc)
 	if _, err := admin.SetIdentityPoolRoles(ctx, &cognitoidentity.SetIdentityPoolRolesInput{IdentityPoolId: aws.String(poolID),
 		Roles: map[string]string{"unauthenticated": roleARN}}); err != nil {
 		t.Fatalf("SetIdentityPoolRoles: %v", err)
@@ -92,14 +73,14 @@ func nodeCognitoGuest(t *testing.T, srv *moattest.Server, doc string) aws.Creden
 func TestNodeDeviceSDK_WebSocket(t *testing.T) {
 	nodeRequire(t)
 	srv := moattest.Start(t)
-	doc := nodeMQTTPolicy(srv, "node-", "node/")
+	doc := nodeMQTTPolicy(srv, "node-")
 	goDevice := nodeConnectGoDevice(t, srv, "nodego-sdk")
 	tests := []struct {
 		name  string
 		creds func(t *testing.T) aws.Credentials
 	}{
 		// An IAM user's long-term access key (no session token).
-		{"user-key", func(t *testing.T) aws.Credentials { return nodeUser(t, srv, "node-sdk-user", doc) }},
+		{"user-key", func(t *testing.T) aws.Credentials { return userWithPolicy(t, srv, "node-sdk-user", doc) }},
 		// Temporary credentials of an IAM role from STS AssumeRole.
 		{"assumed-role", func(t *testing.T) aws.Credentials { return nodeAssumedRole(t, srv, "node-sdk-role", doc) }},
 		// Temporary credentials of an unauthenticated Cognito identity,
@@ -144,8 +125,8 @@ func TestNodeDeviceSDK_Refused(t *testing.T) {
 	srv := moattest.Start(t)
 	goDevice := nodeConnectGoDevice(t, srv, "nodego-refused")
 	goDevice.subscribe("node/#")
-	noConnect := nodeUser(t, srv, "node-no-connect", nodeMQTTPolicy(srv, "", "node/"))
-	forged := nodeUser(t, srv, "node-forged", nodeMQTTPolicy(srv, "node-", "node/"))
+	noConnect := userWithPolicy(t, srv, "node-no-connect", nodeMQTTPolicy(srv, ""))
+	forged := userWithPolicy(t, srv, "node-forged", nodeMQTTPolicy(srv, "node-"))
 	forged.SecretAccessKey = strings.Repeat("x", len(forged.SecretAccessKey))
 	tests := []struct {
 		name   string
@@ -160,7 +141,7 @@ func TestNodeDeviceSDK_Refused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := nodeUpgrades(t, srv, tt.result)
+			before := wsUpgrades(t, srv, tt.result)
 			opts := nodeDeviceOptions(t, srv, "node-"+tt.name, tt.creds)
 			opts["publish"] = map[string]string{"topic": "node/" + tt.name, "payload": "must not arrive"}
 			p := nodeStart(t, srv, "device.js", opts)
@@ -168,12 +149,12 @@ func TestNodeDeviceSDK_Refused(t *testing.T) {
 				t.Fatalf("reason %q, want it to say %q", ev.Reason, tt.want)
 			}
 			p.exit(1)
-			if n := nodeUpgrades(t, srv, tt.result); n != before+1 {
+			if n := wsUpgrades(t, srv, tt.result); n != before+1 {
 				t.Errorf("upgrades with result %s: %d, want %d", tt.result, n, before+1)
 			}
 		})
 	}
-	goDevice.nothing(100 * time.Millisecond)
+	goDevice.noMessage(100 * time.Millisecond)
 }
 
 // TestNodeDeviceSDK_CustomAuthorizer checks the SDK's other WebSocket
@@ -200,18 +181,18 @@ func TestNodeDeviceSDK_CustomAuthorizer(t *testing.T) {
 	p.expect("done")
 	p.exit(0)
 	goDevice.receive("node/js/allowed/sdk-allow-sdk", "from the SDK, allow-sdk")
-	if calls := fn.calls(); len(calls) != 1 || calls[0].Token != "allow-sdk" {
+	if calls := fn.allEvents(); len(calls) != 1 || calls[0].Token != "allow-sdk" {
 		t.Fatalf("the function got %+v, want one call with the token", calls)
 	}
 
-	before := nodeUpgrades(t, srv, "custom_auth")
+	before := wsUpgrades(t, srv, "custom_auth")
 	p = nodeStart(t, srv, "device.js", opts("deny-sdk"))
 	if ev := p.expect("failed"); !strings.Contains(ev.Reason, "closed before a CONNACK") {
 		t.Fatalf("reason %q", ev.Reason)
 	}
 	p.exit(1)
-	if n := nodeUpgrades(t, srv, "custom_auth"); n != before+1 {
+	if n := wsUpgrades(t, srv, "custom_auth"); n != before+1 {
 		t.Errorf("custom authorizer refusals: %d, want %d", n, before+1)
 	}
-	goDevice.nothing(100 * time.Millisecond)
+	goDevice.noMessage(100 * time.Millisecond)
 }

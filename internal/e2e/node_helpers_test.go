@@ -3,8 +3,8 @@ package e2e
 // Helpers of the Node.js tests (node_*_test.go): they run the scripts of
 // testdata/node (the AWS IoT Device SDK for JavaScript, MQTT.js) as child
 // processes against a moat started by moattest, and read what the scripts
-// report as JSON lines. Every name starts with "node" so that the
-// package's other test files can name theirs freely.
+// report as JSON lines. The clients, identities and custom authorizers
+// on the Go side are the package's shared ones (helpers_*_test.go).
 
 import (
 	"bufio"
@@ -20,10 +20,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/moat-iot/moat/internal/moattest"
 )
@@ -110,7 +106,7 @@ func nodeStart(t *testing.T, srv *moattest.Server, script string, opts map[strin
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), nodeScriptTimeout+nodeWait)
 	cmd := exec.CommandContext(ctx, node, filepath.Join(nodeDir, script), string(arg))
-	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+filepath.Join(srv.Dir, "root-ca.pem"),
+	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+srv.RootCAFile(),
 		// The SDK must sign with what the test gives it, nothing else.
 		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "NODE_OPTIONS=")
 	p := &nodeProc{t: t, name: script, cmd: cmd, events: make(chan nodeEvent, 64), exited: make(chan struct{})}
@@ -215,134 +211,28 @@ func (p *nodeProc) exit(code int) {
 	}
 }
 
-// nodeIoTARN is the ARN of an IoT resource ("client/ID", "topic/T") of
-// the server's region and account.
-func nodeIoTARN(srv *moattest.Server, resource string) string {
-	return "arn:aws:iot:" + srv.Config.Region + ":" + srv.Config.AccountID + ":" + resource
-}
-
 // nodeMQTTPolicy is an IAM or IoT policy document allowing iot:Connect
 // as a client id starting with clientPrefix (when not empty) and
-// publishing, receiving and subscribing under topicPrefix.
-func nodeMQTTPolicy(srv *moattest.Server, clientPrefix, topicPrefix string) string {
-	var stmts []string
-	if clientPrefix != "" {
-		stmts = append(stmts, `{"Effect":"Allow","Action":"iot:Connect","Resource":"`+nodeIoTARN(srv, "client/"+clientPrefix+"*")+`"}`)
+// publishing, receiving and subscribing under node/.
+func nodeMQTTPolicy(srv *moattest.Server, clientPrefix string) string {
+	if clientPrefix == "" {
+		return document(allowTopics(srv, "node")...)
 	}
-	stmts = append(stmts,
-		`{"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":"`+nodeIoTARN(srv, "topic/"+topicPrefix+"*")+`"}`,
-		`{"Effect":"Allow","Action":"iot:Subscribe","Resource":"`+nodeIoTARN(srv, "topicfilter/"+topicPrefix+"*")+`"}`)
-	return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
+	return document(allowPubSub(srv, clientPrefix+"*", "node")...)
 }
 
-// nodeIAM is an aws-sdk-go-v2 iam client for the admin.
-func nodeIAM(srv *moattest.Server) *iam.Client {
-	cfg := aws.Config{Region: srv.Config.Region, Credentials: srv.Credentials(), HTTPClient: srv.HTTPClient(), RetryMaxAttempts: 1}
-	return iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-}
-
-// nodeUser creates an IAM user with an inline policy (none when doc is
-// empty) and an access key, and returns the key.
-func nodeUser(t *testing.T, srv *moattest.Server, name, doc string) aws.Credentials {
+// nodeConnectGoDevice connects a device on the Go side as clientID, which
+// must start with "nodego-": a certificate made through the iot API with
+// an IoT policy for client ids starting with "nodego-" and topics under
+// "node/", connected over MQTT over TLS with Paho (MQTT 3.1.1).
+func nodeConnectGoDevice(t *testing.T, srv *moattest.Server, clientID string) *mqtt3Client {
 	t.Helper()
-	ctx := context.Background()
-	c := nodeIAM(srv)
-	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
-		t.Fatalf("CreateUser %s: %v", name, err)
-	}
-	if doc != "" {
-		if _, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String("mqtt"),
-			PolicyDocument: aws.String(doc)}); err != nil {
-			t.Fatalf("PutUserPolicy %s: %v", name, err)
-		}
-	}
-	k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	d := srv.NewDevice(t, "", nodeMQTTPolicy(srv, "nodego-"))
+	g, _, err := dialMQTT3(t, "ssl://"+srv.MQTTAddr, srv.MQTTTLS(&d), clientID, nodeWait)
 	if err != nil {
-		t.Fatalf("CreateAccessKey %s: %v", name, err)
+		t.Fatalf("Go-side device %s: connect: %v", clientID, err)
 	}
-	return aws.Credentials{AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}
-}
-
-// nodeRole creates an IAM role with a trust policy and an inline policy,
-// and returns its ARN.
-func nodeRole(t *testing.T, srv *moattest.Server, name, trust, doc string) string {
-	t.Helper()
-	ctx := context.Background()
-	c := nodeIAM(srv)
-	r, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
-	if err != nil {
-		t.Fatalf("CreateRole %s: %v", name, err)
-	}
-	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("mqtt"),
-		PolicyDocument: aws.String(doc)}); err != nil {
-		t.Fatalf("PutRolePolicy %s: %v", name, err)
-	}
-	return aws.ToString(r.Role.Arn)
-}
-
-// nodeGoDevice is a device on the Go side: a certificate made through the
-// iot API with an IoT policy for client ids starting with "nodego-" and
-// topics under "node/", connected over MQTT over TLS with Paho.
-type nodeGoDevice struct {
-	t    *testing.T
-	c    mqtt.Client
-	msgs chan mqtt.Message
-}
-
-// nodeConnectGoDevice connects a new Go-side device as clientID, which
-// must start with "nodego-".
-func nodeConnectGoDevice(t *testing.T, srv *moattest.Server, clientID string) *nodeGoDevice {
-	t.Helper()
-	d := srv.NewDevice(t, "", nodeMQTTPolicy(srv, "nodego-", "node/"))
-	g := &nodeGoDevice{t: t, msgs: make(chan mqtt.Message, 16)}
-	g.c = mqtt.NewClient(mqtt.NewClientOptions().AddBroker("ssl://" + srv.MQTTAddr).SetClientID(clientID).
-		SetTLSConfig(srv.MQTTTLS(&d)).SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(nodeWait).
-		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { g.msgs <- m }))
-	if tok := g.c.Connect(); !tok.WaitTimeout(nodeWait) || tok.Error() != nil {
-		t.Fatalf("Go-side device %s: connect: %v", clientID, tok.Error())
-	}
-	t.Cleanup(func() { g.c.Disconnect(100) })
 	return g
-}
-
-// subscribe subscribes the device to filter at QoS 1.
-func (g *nodeGoDevice) subscribe(filter string) {
-	g.t.Helper()
-	if tok := g.c.Subscribe(filter, 1, nil); !tok.WaitTimeout(nodeWait) || tok.Error() != nil {
-		g.t.Fatalf("Go-side device: subscribe %s: %v", filter, tok.Error())
-	}
-}
-
-// publish publishes payload to topic at QoS 1.
-func (g *nodeGoDevice) publish(topic, payload string) {
-	g.t.Helper()
-	if tok := g.c.Publish(topic, 1, false, payload); !tok.WaitTimeout(nodeWait) || tok.Error() != nil {
-		g.t.Fatalf("Go-side device: publish %s: %v", topic, tok.Error())
-	}
-}
-
-// receive fails the test unless the device receives payload on topic
-// next, within nodeWait.
-func (g *nodeGoDevice) receive(topic, payload string) {
-	g.t.Helper()
-	select {
-	case m := <-g.msgs:
-		if m.Topic() != topic || string(m.Payload()) != payload {
-			g.t.Fatalf("Go-side device received %q on %s, want %q on %s", m.Payload(), m.Topic(), payload, topic)
-		}
-	case <-time.After(nodeWait):
-		g.t.Fatalf("Go-side device: nothing on %s within %v", topic, nodeWait)
-	}
-}
-
-// nothing fails the test if the device receives anything within d.
-func (g *nodeGoDevice) nothing(d time.Duration) {
-	g.t.Helper()
-	select {
-	case m := <-g.msgs:
-		g.t.Fatalf("Go-side device received %q on %s, want nothing", m.Payload(), m.Topic())
-	case <-time.After(d):
-	}
 }
 
 // nodeHostPort splits the server's HTTPS address for the scripts.
@@ -356,23 +246,24 @@ func nodeHostPort(t *testing.T, srv *moattest.Server) (string, int) {
 	return host, n
 }
 
-// nodeUpgrades reads moat's count of MQTT-over-WebSocket upgrade requests
-// with result ("accepted", "signature", "custom_auth", ...) from /metrics.
-func nodeUpgrades(t *testing.T, srv *moattest.Server, result string) int {
+// nodeTokenHeader is where the Node.js tests' authorizers find the token
+// (tokenKeyName).
+const nodeTokenHeader = "x-node-token"
+
+// nodeStartWithAuthorizers starts a moat with two custom authorizers
+// whose function allows the tokens that start with "allow" (connecting as
+// a client id starting with "nodejs-" and publishing under
+// node/js/allowed/) and denies every other: "node-open"
+// (signingDisabled) and "node-signed" (tokens signed with the returned
+// key). Both find the token in the nodeTokenHeader header.
+func nodeStartWithAuthorizers(t *testing.T) (*moattest.Server, *authorizerFn, signingKey) {
 	t.Helper()
-	resp, body := srv.Do(t, "GET", "/metrics", nil, "iot", nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, body)
-	}
-	prefix := `moat_mqtt_websocket_upgrades_total{result="` + result + `"} `
-	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("metric line %q", line)
-			}
-			return n
-		}
-	}
-	return 0
+	srv, fn := startWithFn(t, 0)
+	fn.setPrefix("allow", fnAnswer{policy: document(
+		allow([]string{"iot:Connect"}, iotARN(srv, "client", "nodejs-*")),
+		allow([]string{"iot:Publish"}, iotARN(srv, "topic", "node/js/allowed/*")))})
+	key := newSigningKey(t)
+	createAuthorizer(t, srv, "node-open", fn, nodeTokenHeader, nil)
+	createAuthorizer(t, srv, "node-signed", fn, nodeTokenHeader, &key)
+	return srv, fn, key
 }

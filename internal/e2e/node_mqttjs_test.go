@@ -1,24 +1,12 @@
 package e2e
 
 import (
-	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/moat-iot/moat/internal/moattest"
 )
-
-// nodeEmptyHash is the SHA-256 of an empty payload, which a presigned
-// WebSocket URL signs.
-const nodeEmptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-// nodeWSURL is the server's wss://HOST:PORT/mqtt.
-func nodeWSURL(srv *moattest.Server) string { return "wss://" + srv.HTTPSAddr + "/mqtt" }
 
 // TestNodeMQTTjs_CustomAuthorizer checks MQTT.js (v5, MQTT 5) over wss
 // with custom-authorizer headers on the upgrade, against authorizers
@@ -45,16 +33,16 @@ func TestNodeMQTTjs_CustomAuthorizer(t *testing.T) {
 		{"denied", map[string]string{"x-amz-customauthorizer-name": "node-open", nodeTokenHeader: "deny-open"}, false, true},
 		// A token signed with the authorizer's key; the function allows it.
 		{"signed", map[string]string{"x-amz-customauthorizer-name": "node-signed", nodeTokenHeader: "allow-signed",
-			"x-amz-customauthorizer-signature": key.sign(t, "allow-signed")}, true, true},
+			"x-amz-customauthorizer-signature": key.sign("allow-signed")}, true, true},
 		// The signature of another token: refused before the function.
 		{"bad-signature", map[string]string{"x-amz-customauthorizer-name": "node-signed", nodeTokenHeader: "allow-forged",
-			"x-amz-customauthorizer-signature": key.sign(t, "allow-other")}, false, false},
+			"x-amz-customauthorizer-signature": key.sign("allow-other")}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(fn.calls())
+			before := fn.calls()
 			allowedTopic, forbiddenTopic := "node/js/allowed/"+tt.name, "node/js/forbidden/"+tt.name
-			p := nodeStart(t, srv, "mqttjs.js", map[string]any{"url": nodeWSURL(srv), "headers": tt.headers,
+			p := nodeStart(t, srv, "mqttjs.js", map[string]any{"url": mqttURL(srv), "headers": tt.headers,
 				"clientId": "nodejs-" + tt.name, "protocolVersion": 5, "publish": []map[string]string{
 					{"topic": allowedTopic, "payload": "hello from MQTT.js"},
 					{"topic": forbiddenTopic, "payload": "must not arrive"},
@@ -76,7 +64,7 @@ func TestNodeMQTTjs_CustomAuthorizer(t *testing.T) {
 				}
 				p.exit(1)
 			}
-			calls := fn.calls()[before:]
+			calls := fn.allEvents()[before:]
 			if !tt.called {
 				if len(calls) != 0 {
 					t.Fatalf("the function was called %d times", len(calls))
@@ -88,30 +76,12 @@ func TestNodeMQTTjs_CustomAuthorizer(t *testing.T) {
 			}
 			ev := calls[0]
 			if ev.Token != tt.headers[nodeTokenHeader] || ev.SignatureVerified != (tt.name == "signed") ||
-				ev.ProtocolData.HTTP.Headers[nodeTokenHeader] != tt.headers[nodeTokenHeader] || !strings.Contains(strings.Join(ev.Protocols, ","), "http") {
+				ev.ProtocolData.HTTP == nil || ev.ProtocolData.HTTP.Headers[nodeTokenHeader] != tt.headers[nodeTokenHeader] || !strings.Contains(strings.Join(ev.Protocols, ","), "http") {
 				t.Errorf("the function got %+v", ev)
 			}
 		})
 	}
-	goDevice.nothing(100 * time.Millisecond)
-}
-
-// nodePresign returns the server's wss:// /mqtt URL presigned with creds
-// by aws-sdk-go-v2's signer (signing name iotdevicegateway, valid for 5
-// minutes): a session token is signed in the canonical query, the
-// placement of the signer and the v2 device SDKs (device.js covers the
-// v1 SDKs' placement, appended after signing).
-func nodePresign(t *testing.T, srv *moattest.Server, creds aws.Credentials) string {
-	t.Helper()
-	r, err := http.NewRequest(http.MethodGet, srv.URL+"/mqtt?X-Amz-Expires=300", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, r, nodeEmptyHash, "iotdevicegateway", srv.Config.Region, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "wss" + strings.TrimPrefix(signed, "https")
+	goDevice.noMessage(100 * time.Millisecond)
 }
 
 // TestNodeMQTTjs_Presigned checks MQTT.js (v5, MQTT 5) over wss with a
@@ -122,10 +92,10 @@ func nodePresign(t *testing.T, srv *moattest.Server, creds aws.Credentials) stri
 func TestNodeMQTTjs_Presigned(t *testing.T) {
 	nodeRequire(t)
 	srv := moattest.Start(t)
-	creds := nodeAssumedRole(t, srv, "node-mqttjs-role", nodeMQTTPolicy(srv, "nodejs-", "node/"))
+	creds := nodeAssumedRole(t, srv, "node-mqttjs-role", nodeMQTTPolicy(srv, "nodejs-"))
 	goDevice := nodeConnectGoDevice(t, srv, "nodego-presigned")
 	goDevice.subscribe("node/js/presigned/up")
-	u := nodePresign(t, srv, creds)
+	u := presignMQTT(t, srv, creds, expiresIn(5*time.Minute))
 	if !strings.Contains(u, "X-Amz-Security-Token=") {
 		t.Fatalf("URL %s has no session token", u)
 	}
@@ -150,5 +120,5 @@ func TestNodeMQTTjs_Presigned(t *testing.T) {
 		t.Fatalf("reason %q, want the upgrade's 403", ev.Reason)
 	}
 	p.exit(1)
-	goDevice.nothing(100 * time.Millisecond)
+	goDevice.noMessage(100 * time.Millisecond)
 }

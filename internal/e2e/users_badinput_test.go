@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	iamsdk "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -25,7 +24,7 @@ import (
 func TestUsers_BadInput(t *testing.T) {
 	s := moattest.Start(t)
 	ctx := context.Background()
-	u := s.NewUser(t, "dev", usersDataAccess)
+	u := s.NewUser(t, "dev", dataAccessARN)
 
 	// POST / with a form body goes to the awsQuery APIs: garbage gets
 	// IAM's ErrorResponse with a clear code, signed or not, and no user
@@ -80,29 +79,29 @@ func TestUsers_BadInput(t *testing.T) {
 	// connection; a refused attempt does not spend the genuine URL, which
 	// then opens one connection and no second one.
 	t.Run("presigned-urls", func(t *testing.T) {
-		conns := usersMetric(t, s, "moat_mqtt_connections")
-		genuine := usersPresign(t, s, u.Credentials(), false)
-		forged := usersReplaceQuery(t, genuine, "X-Amz-Signature", func(sig string) string {
+		conns := metric(t, s, "moat_mqtt_connections")
+		genuine := presignMQTT(t, s, u.Credentials())
+		forged := replaceQuery(t, genuine, "X-Amz-Signature", func(sig string) string {
 			return strings.Repeat("0", 8) + sig[8:]
 		})
-		usersWantRefusedUpgrade(t, s, forged, http.StatusForbidden, "signature we calculated does not match")
-		other := usersReplaceQuery(t, genuine, "X-Amz-Credential", func(c string) string {
+		wantRefusedUpgrade(t, s, forged, http.StatusForbidden, "signature we calculated does not match")
+		other := replaceQuery(t, genuine, "X-Amz-Credential", func(c string) string {
 			return strings.Replace(c, u.AccessKeyID, "AKIAAAAAAAAAAAAAAAAA", 1)
 		})
-		usersWantRefusedUpgrade(t, s, other, http.StatusForbidden, "UnrecognizedClientException")
+		wantRefusedUpgrade(t, s, other, http.StatusForbidden, "UnrecognizedClientException")
 		// Signed for another service, and expired (X-Amz-Expires=60 signed
 		// ten minutes ago).
-		usersWantRefusedUpgrade(t, s, usersPresignFor(t, s, u.Credentials(), "iotdata", "", time.Now()), http.StatusForbidden, "scoped to correct service")
-		usersWantRefusedUpgrade(t, s, usersPresignFor(t, s, u.Credentials(), "iotdevicegateway", "X-Amz-Expires=60", time.Now().Add(-10*time.Minute)),
+		wantRefusedUpgrade(t, s, presignMQTT(t, s, u.Credentials(), signedFor("iotdata"), signedAt(time.Now())), http.StatusForbidden, "scoped to correct service")
+		wantRefusedUpgrade(t, s, presignMQTT(t, s, u.Credentials(), expiresIn(time.Minute), signedAt(time.Now().Add(-10*time.Minute))),
 			http.StatusForbidden, "Signature expired")
-		if got := usersMetric(t, s, "moat_mqtt_connections"); got != conns {
+		if got := metric(t, s, "moat_mqtt_connections"); got != conns {
 			t.Fatalf("moat_mqtt_connections = %v after refused upgrades, was %v", got, conns)
 		}
 
-		m := usersMustConnectV5(t, s, genuine, "dev-genuine")
+		m := mustConnectMQTT5(t, s, genuine, nil, "dev-genuine")
 		m.roundTrip("dev/genuine", "first use")
-		usersWantRefusedUpgrade(t, s, genuine, http.StatusForbidden, "already used")
-		if got := usersMetric(t, s, "moat_mqtt_connections"); got != conns+1 {
+		wantRefusedUpgrade(t, s, genuine, http.StatusForbidden, "already used")
+		if got := metric(t, s, "moat_mqtt_connections"); got != conns+1 {
 			t.Fatalf("moat_mqtt_connections = %v, want %v (the genuine connection only)", got, conns+1)
 		}
 	})
@@ -115,7 +114,7 @@ func TestUsers_BadInput(t *testing.T) {
 	t.Run("foreign-session-token", func(t *testing.T) {
 		admin := s.IAM(nil)
 		op := s.NewUser(t, "op")
-		r, err := admin.CreateRole(ctx, &iamsdk.CreateRoleInput{RoleName: aws.String("app"), AssumeRolePolicyDocument: aws.String(usersTrustUser(op.ARN))})
+		r, err := admin.CreateRole(ctx, &iamsdk.CreateRoleInput{RoleName: aws.String("app"), AssumeRolePolicyDocument: aws.String(trustAWS(op.ARN))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,41 +123,41 @@ func TestUsers_BadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := admin.PutUserPolicy(ctx, &iamsdk.PutUserPolicyInput{UserName: aws.String("op"), PolicyName: aws.String("assume"),
-			PolicyDocument: aws.String(usersPolicy(roleARN, "sts:AssumeRole"))}); err != nil {
+			PolicyDocument: aws.String(document(allow([]string{"sts:AssumeRole"}, roleARN)))}); err != nil {
 			t.Fatal(err)
 		}
-		a := usersAssumeRole(t, s, op.Provider(), roleARN, "session-a")
-		b := usersAssumeRole(t, s, op.Provider(), roleARN, "session-b")
+		a := assumeRole(t, s, op.Provider(), roleARN, "session-a")
+		b := assumeRole(t, s, op.Provider(), roleARN, "session-b")
 		// Both work as they are.
 		for _, c := range []aws.Credentials{a, b} {
-			usersWantPublished(t, usersPublish(t, s, c, "app/ok", "x"))
+			wantPublished(t, publishHTTPS(t, s, c, nil, "app/ok", "x"))
 		}
 		mixed := a
 		mixed.SessionToken = b.SessionToken
 		tampered := a
-		tampered.SessionToken = a.SessionToken[:len(a.SessionToken)/2] + usersFlip(a.SessionToken[len(a.SessionToken)/2]) + a.SessionToken[len(a.SessionToken)/2+1:]
+		tampered.SessionToken = a.SessionToken[:len(a.SessionToken)/2] + flipBase64(a.SessionToken[len(a.SessionToken)/2]) + a.SessionToken[len(a.SessionToken)/2+1:]
 		for name, c := range map[string]aws.Credentials{"another session's token": mixed, "tampered token": tampered} {
-			_, err := s.STS(usersProvider(c)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-			if code, st := usersErrorCode(t, err); code != "InvalidClientTokenId" || st != 403 {
+			_, err := s.STS(provider(c)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if code, st := errorCode(t, err); code != "InvalidClientTokenId" || st != 403 {
 				t.Errorf("%s: GetCallerIdentity %s (HTTP %d), want InvalidClientTokenId 403", name, code, st)
 			}
-			_, err = s.IoTAs(usersProvider(c)).ListThings(ctx, &iot.ListThingsInput{})
-			if code, st := usersErrorCode(t, err); code != "UnrecognizedClientException" || st != 403 {
+			_, err = s.IoTAs(provider(c)).ListThings(ctx, &iot.ListThingsInput{})
+			if code, st := errorCode(t, err); code != "UnrecognizedClientException" || st != 403 {
 				t.Errorf("%s: ListThings %s (HTTP %d), want UnrecognizedClientException 403", name, code, st)
 			}
-			usersWantForbidden(t, usersPublish(t, s, c, "app/x", "x"), "security token")
-			usersWantRefusedUpgrade(t, s, usersPresign(t, s, c, false), http.StatusForbidden, "security token included in the request is invalid")
-			usersWantRefusedUpgrade(t, s, usersPresign(t, s, c, true), http.StatusForbidden, "security token included in the request is invalid")
+			wantForbidden(t, publishHTTPS(t, s, c, nil, "app/x", "x"), "security token")
+			wantRefusedUpgrade(t, s, presignMQTT(t, s, c), http.StatusForbidden, "security token included in the request is invalid")
+			wantRefusedUpgrade(t, s, presignMQTT(t, s, c, tokenAppended()), http.StatusForbidden, "security token included in the request is invalid")
 		}
 		// A long-term key does not take a session token.
 		withToken := u.Credentials()
 		withToken.SessionToken = a.SessionToken
-		usersWantForbidden(t, usersPublish(t, s, withToken, "app/x", "x"), "")
+		wantForbidden(t, publishHTTPS(t, s, withToken, nil, "app/x", "x"), "")
 	})
 }
 
-// usersReplaceQuery returns rawURL with query parameter name changed by f.
-func usersReplaceQuery(t testing.TB, rawURL, name string, f func(string) string) string {
+// replaceQuery returns rawURL with query parameter name changed by f.
+func replaceQuery(t testing.TB, rawURL, name string, f func(string) string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -173,26 +172,8 @@ func usersReplaceQuery(t testing.TB, rawURL, name string, f func(string) string)
 	return u.String()
 }
 
-// usersPresignFor presigns the server's /mqtt?query for service at at.
-func usersPresignFor(t testing.TB, s *moattest.Server, creds aws.Credentials, service, query string, at time.Time) string {
-	t.Helper()
-	raw := s.URL + "/mqtt"
-	if query != "" {
-		raw += "?" + query
-	}
-	r, err := http.NewRequest(http.MethodGet, raw, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, r, usersEmptyHash, service, s.Config.Region, at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "wss" + strings.TrimPrefix(signed, "https")
-}
-
-// usersFlip returns another base64 character than c.
-func usersFlip(c byte) string {
+// flipBase64 returns another base64 character than c.
+func flipBase64(c byte) string {
 	if c == 'A' {
 		return "B"
 	}

@@ -25,17 +25,17 @@ func TestUsers_LiveChanges(t *testing.T) {
 	ctx := context.Background()
 	admin := s.IAM(nil)
 	arn := "arn:aws:iot:" + s.Config.Region + ":" + s.Config.AccountID + ":"
-	messaging := usersPolicy("*", "iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive")
+	messaging := document(allow([]string{"iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"}, "*"))
 	var slowest time.Duration
 	// live connects u over WebSocket and checks the connection works.
-	live := func(t *testing.T, creds aws.Credentials, clientID string) *usersV5 {
-		m := usersMustConnectV5(t, s, usersPresign(t, s, creds, false), clientID)
+	live := func(t *testing.T, creds aws.Credentials, clientID string) *mqtt5Client {
+		m := mustConnectMQTT5(t, s, presignMQTT(t, s, creds), nil, clientID)
 		m.roundTrip("live/"+clientID, "before")
 		return m
 	}
 	// bites waits for m's DISCONNECT 0x87 after a change returned at since.
-	bites := func(m *usersV5, since time.Time) {
-		if d := m.disconnected(usersNotAuthorized, since); d > slowest {
+	bites := func(m *mqtt5Client, since time.Time) {
+		if d := m.disconnected(v5NotAuthorized, since); d > slowest {
 			slowest = d
 		}
 	}
@@ -43,15 +43,15 @@ func TestUsers_LiveChanges(t *testing.T) {
 	// An access key made Inactive: its connection is closed; the key is
 	// refused on new requests.
 	t.Run("key-inactive", func(t *testing.T) {
-		u := s.NewUser(t, "key-inactive", usersDataAccess)
+		u := s.NewUser(t, "key-inactive", dataAccessARN)
 		m := live(t, u.Credentials(), "key-inactive")
 		if _, err := admin.UpdateAccessKey(ctx, &iamsdk.UpdateAccessKeyInput{UserName: aws.String(u.Name),
 			AccessKeyId: aws.String(u.AccessKeyID), Status: iamtypes.StatusTypeInactive}); err != nil {
 			t.Fatal(err)
 		}
 		bites(m, time.Now())
-		usersWantForbidden(t, usersPublish(t, s, u.Credentials(), "live/x", "x"), "security token included in the request is invalid")
-		usersWantRefusedUpgrade(t, s, usersPresign(t, s, u.Credentials(), false), http.StatusForbidden, "UnrecognizedClientException")
+		wantForbidden(t, publishHTTPS(t, s, u.Credentials(), nil, "live/x", "x"), "security token included in the request is invalid")
+		wantRefusedUpgrade(t, s, presignMQTT(t, s, u.Credentials()), http.StatusForbidden, "UnrecognizedClientException")
 		// Active again: the key works again.
 		if _, err := admin.UpdateAccessKey(ctx, &iamsdk.UpdateAccessKeyInput{UserName: aws.String(u.Name),
 			AccessKeyId: aws.String(u.AccessKeyID), Status: iamtypes.StatusTypeActive}); err != nil {
@@ -62,14 +62,14 @@ func TestUsers_LiveChanges(t *testing.T) {
 
 	// An access key deleted: the same.
 	t.Run("key-deleted", func(t *testing.T) {
-		u := s.NewUser(t, "key-deleted", usersDataAccess)
+		u := s.NewUser(t, "key-deleted", dataAccessARN)
 		m := live(t, u.Credentials(), "key-deleted")
 		if _, err := admin.DeleteAccessKey(ctx, &iamsdk.DeleteAccessKeyInput{UserName: aws.String(u.Name), AccessKeyId: aws.String(u.AccessKeyID)}); err != nil {
 			t.Fatal(err)
 		}
 		bites(m, time.Now())
-		usersWantForbidden(t, usersPublish(t, s, u.Credentials(), "live/x", "x"), "security token included in the request is invalid")
-		usersWantRefusedUpgrade(t, s, usersPresign(t, s, u.Credentials(), false), http.StatusForbidden, "UnrecognizedClientException")
+		wantForbidden(t, publishHTTPS(t, s, u.Credentials(), nil, "live/x", "x"), "security token included in the request is invalid")
+		wantRefusedUpgrade(t, s, presignMQTT(t, s, u.Credentials()), http.StatusForbidden, "UnrecognizedClientException")
 	})
 
 	// The user's inline policy replaced by one without iot:Connect: the
@@ -85,23 +85,23 @@ func TestUsers_LiveChanges(t *testing.T) {
 		}
 		put(messaging)
 		m := live(t, u.Credentials(), "inline-changed")
-		put(usersPolicy("*", "iot:Publish"))
+		put(document(allow([]string{"iot:Publish"}, "*")))
 		bites(m, time.Now())
-		usersWantPublished(t, usersPublish(t, s, u.Credentials(), "live/x", "x"))
-		if _, code := usersConnectV5(t, s, usersPresign(t, s, u.Credentials(), false), "inline-changed"); code != usersNotAuthorized {
+		wantPublished(t, publishHTTPS(t, s, u.Credentials(), nil, "live/x", "x"))
+		if _, code := connectMQTT5(t, s, presignMQTT(t, s, u.Credentials()), nil, "inline-changed"); code != v5NotAuthorized {
 			t.Fatalf("reconnect: CONNACK 0x%02X, want 0x87", code)
 		}
 	})
 
 	// The managed policy detached from the user.
 	t.Run("managed-policy-detached", func(t *testing.T) {
-		u := s.NewUser(t, "detached", usersDataAccess)
+		u := s.NewUser(t, "detached", dataAccessARN)
 		m := live(t, u.Credentials(), "detached")
-		if _, err := admin.DetachUserPolicy(ctx, &iamsdk.DetachUserPolicyInput{UserName: aws.String(u.Name), PolicyArn: aws.String(usersDataAccess)}); err != nil {
+		if _, err := admin.DetachUserPolicy(ctx, &iamsdk.DetachUserPolicyInput{UserName: aws.String(u.Name), PolicyArn: aws.String(dataAccessARN)}); err != nil {
 			t.Fatal(err)
 		}
 		bites(m, time.Now())
-		usersWantForbidden(t, usersPublish(t, s, u.Credentials(), "live/x", "x"), "iot:Publish")
+		wantForbidden(t, publishHTTPS(t, s, u.Credentials(), nil, "live/x", "x"), "iot:Publish")
 	})
 
 	// A customer managed policy given a new default version without
@@ -114,7 +114,7 @@ func TestUsers_LiveChanges(t *testing.T) {
 		u := s.NewUser(t, "versioned", aws.ToString(p.Policy.Arn))
 		m := live(t, u.Credentials(), "versioned")
 		if _, err := admin.CreatePolicyVersion(ctx, &iamsdk.CreatePolicyVersionInput{PolicyArn: p.Policy.Arn,
-			PolicyDocument: aws.String(usersPolicy(arn+"topic/live/*", "iot:Publish")), SetAsDefault: true}); err != nil {
+			PolicyDocument: aws.String(document(allow([]string{"iot:Publish"}, arn+"topic/live/*"))), SetAsDefault: true}); err != nil {
 			t.Fatal(err)
 		}
 		bites(m, time.Now())
@@ -126,24 +126,24 @@ func TestUsers_LiveChanges(t *testing.T) {
 	op := s.NewUser(t, "operator")
 	role := func(t *testing.T, name string, inline bool) aws.Credentials {
 		t.Helper()
-		r, err := admin.CreateRole(ctx, &iamsdk.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(usersTrustUser(op.ARN))})
+		r, err := admin.CreateRole(ctx, &iamsdk.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustAWS(op.ARN))})
 		if err != nil {
 			t.Fatal(err)
 		}
 		roleARN := aws.ToString(r.Role.Arn)
 		if _, err := admin.PutUserPolicy(ctx, &iamsdk.PutUserPolicyInput{UserName: aws.String(op.Name), PolicyName: aws.String("assume-" + name),
-			PolicyDocument: aws.String(usersPolicy(roleARN, "sts:AssumeRole"))}); err != nil {
+			PolicyDocument: aws.String(document(allow([]string{"sts:AssumeRole"}, roleARN)))}); err != nil {
 			t.Fatal(err)
 		}
 		if inline {
 			_, err = admin.PutRolePolicy(ctx, &iamsdk.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("mqtt"), PolicyDocument: aws.String(messaging)})
 		} else {
-			_, err = admin.AttachRolePolicy(ctx, &iamsdk.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(usersDataAccess)})
+			_, err = admin.AttachRolePolicy(ctx, &iamsdk.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(dataAccessARN)})
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		return usersAssumeRole(t, s, op.Provider(), roleARN, name+"-session")
+		return assumeRole(t, s, op.Provider(), roleARN, name+"-session")
 	}
 
 	// The role's inline policy replaced by one without iot:Connect.
@@ -151,11 +151,11 @@ func TestUsers_LiveChanges(t *testing.T) {
 		creds := role(t, "changed-role", true)
 		m := live(t, creds, "role-changed")
 		if _, err := admin.PutRolePolicy(ctx, &iamsdk.PutRolePolicyInput{RoleName: aws.String("changed-role"), PolicyName: aws.String("mqtt"),
-			PolicyDocument: aws.String(usersPolicy(arn+"topic/live/*", "iot:Publish"))}); err != nil {
+			PolicyDocument: aws.String(document(allow([]string{"iot:Publish"}, arn+"topic/live/*")))}); err != nil {
 			t.Fatal(err)
 		}
 		bites(m, time.Now())
-		usersWantPublished(t, usersPublish(t, s, creds, "live/role", "the new policy applies to HTTPS"))
+		wantPublished(t, publishHTTPS(t, s, creds, nil, "live/role", "the new policy applies to HTTPS"))
 	})
 
 	// AWS's way of revoking a role's sessions: an inline Deny of
@@ -177,9 +177,9 @@ func TestUsers_LiveChanges(t *testing.T) {
 		}
 		bites(m, time.Now())
 		time.Sleep(time.Until(cutoff.Add(time.Second)))
-		fresh := usersAssumeRole(t, s, op.Provider(), "arn:aws:iam::"+s.Config.AccountID+":role/revoked-role", "fresh")
+		fresh := assumeRole(t, s, op.Provider(), "arn:aws:iam::"+s.Config.AccountID+":role/revoked-role", "fresh")
 		live(t, fresh, "role-new-session")
-		usersWantForbidden(t, usersPublish(t, s, old, "live/x", "x"), "explicit deny")
+		wantForbidden(t, publishHTTPS(t, s, old, nil, "live/x", "x"), "explicit deny")
 	})
 
 	// A narrower policy that still allows iot:Connect keeps the
@@ -204,7 +204,7 @@ func TestUsers_LiveChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.stillConnected(200*time.Millisecond, "live/narrowed")
-		usersWantPublished(t, usersPublish(t, s, usersAdmin(s), "news/today", "not for you"))
+		wantPublished(t, publishHTTPS(t, s, adminCreds(s), nil, "news/today", "not for you"))
 		select {
 		case msg := <-m.msgs:
 			t.Fatalf("received %s %q on a subscription the policy no longer allows", msg.Topic, msg.Payload)
@@ -220,17 +220,17 @@ func TestUsers_LiveChanges(t *testing.T) {
 		creds := role(t, "doomed-role", false)
 		m := live(t, creds, "role-doomed")
 		_, err := admin.DeleteRole(ctx, &iamsdk.DeleteRoleInput{RoleName: aws.String("doomed-role")})
-		usersWantError(t, err, "DeleteConflict", 409)
+		wantError(t, err, "DeleteConflict", 409)
 		m.stillConnected(300*time.Millisecond, "live/role-doomed")
-		if _, err := admin.DetachRolePolicy(ctx, &iamsdk.DetachRolePolicyInput{RoleName: aws.String("doomed-role"), PolicyArn: aws.String(usersDataAccess)}); err != nil {
+		if _, err := admin.DetachRolePolicy(ctx, &iamsdk.DetachRolePolicyInput{RoleName: aws.String("doomed-role"), PolicyArn: aws.String(dataAccessARN)}); err != nil {
 			t.Fatal(err)
 		}
 		bites(m, time.Now())
 		if _, err := admin.DeleteRole(ctx, &iamsdk.DeleteRoleInput{RoleName: aws.String("doomed-role")}); err != nil {
 			t.Fatal(err)
 		}
-		usersWantForbidden(t, usersPublish(t, s, creds, "live/x", "x"), "no longer exists")
-		if _, code := usersConnectV5(t, s, usersPresign(t, s, creds, false), "role-doomed"); code != usersNotAuthorized {
+		wantForbidden(t, publishHTTPS(t, s, creds, nil, "live/x", "x"), "no longer exists")
+		if _, code := connectMQTT5(t, s, presignMQTT(t, s, creds), nil, "role-doomed"); code != v5NotAuthorized {
 			t.Fatalf("CONNACK 0x%02X for a deleted role's session, want 0x87", code)
 		}
 	})
@@ -240,10 +240,10 @@ func TestUsers_LiveChanges(t *testing.T) {
 	// alone, although the detached managed policy is attached to both and
 	// re-checks both.
 	t.Run("unrelated-user-kept", func(t *testing.T) {
-		a := s.NewUser(t, "changed-a", usersDataAccess)
-		b := s.NewUser(t, "bystander-b", usersDataAccess)
+		a := s.NewUser(t, "changed-a", dataAccessARN)
+		b := s.NewUser(t, "bystander-b", dataAccessARN)
 		mb := live(t, b.Credentials(), "bystander-b")
-		kept := usersMetric(t, s, `moat_mqtt_rechecks_total{outcome="kept"}`)
+		kept := metric(t, s, `moat_mqtt_rechecks_total{outcome="kept"}`)
 
 		ma := live(t, a.Credentials(), "changed-a")
 		if _, err := admin.PutUserPolicy(ctx, &iamsdk.PutUserPolicyInput{UserName: aws.String(a.Name), PolicyName: aws.String("deny"),
@@ -256,7 +256,7 @@ func TestUsers_LiveChanges(t *testing.T) {
 		}
 
 		ma = live(t, a.Credentials(), "changed-a-2")
-		if _, err := admin.DetachUserPolicy(ctx, &iamsdk.DetachUserPolicyInput{UserName: aws.String(a.Name), PolicyArn: aws.String(usersDataAccess)}); err != nil {
+		if _, err := admin.DetachUserPolicy(ctx, &iamsdk.DetachUserPolicyInput{UserName: aws.String(a.Name), PolicyArn: aws.String(dataAccessARN)}); err != nil {
 			t.Fatal(err)
 		}
 		bites(ma, time.Now())
@@ -264,8 +264,8 @@ func TestUsers_LiveChanges(t *testing.T) {
 			AccessKeyId: aws.String(a.AccessKeyID), Status: iamtypes.StatusTypeInactive}); err != nil {
 			t.Fatal(err)
 		}
-		mb.stillConnected(usersLiveBound, "live/bystander-b")
-		if got := usersMetric(t, s, `moat_mqtt_rechecks_total{outcome="kept"}`); got <= kept {
+		mb.stillConnected(liveBound, "live/bystander-b")
+		if got := metric(t, s, `moat_mqtt_rechecks_total{outcome="kept"}`); got <= kept {
 			t.Fatalf("moat_mqtt_rechecks_total{outcome=\"kept\"} = %v, was %v: the bystander was never re-checked", got, kept)
 		}
 	})

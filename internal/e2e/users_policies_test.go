@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	iamsdk "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/moat-iot/moat/internal/moattest"
 )
@@ -30,32 +29,29 @@ func TestUsers_ManagedPolicies(t *testing.T) {
 	// (MQTT 3.1.1), which may also publish and receive itself; the
 	// control plane refuses CreateThing and creates nothing.
 	t.Run("data-access", func(t *testing.T) {
-		u := s.NewUser(t, "data-user", usersDataAccess)
-		c, err := usersConnectV3(t, s, usersPresign(t, s, u.Credentials(), false), "data-user-1")
+		u := s.NewUser(t, "data-user", dataAccessARN)
+		c, err := connectWSMQTT3(t, s, presignMQTT(t, s, u.Credentials()), "data-user-1")
 		if err != nil {
 			t.Fatalf("connect over WebSocket: %v", err)
 		}
-		got := make(chan string, 1)
-		if tok := c.Subscribe("fleet/lamp-1/state", 1, func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(usersTimeout) || tok.Error() != nil {
-			t.Fatalf("subscribe: %v", tok.Error())
-		}
-		usersWantPublished(t, usersPublish(t, s, u.Credentials(), "fleet/lamp-1/state", "on over https"))
-		usersWantMessage(t, got, "on over https")
-		usersRoundTripV3(t, c, "fleet/lamp-1/echo", "over websocket")
+		c.subscribe("fleet/lamp-1/state")
+		wantPublished(t, publishHTTPS(t, s, u.Credentials(), nil, "fleet/lamp-1/state", "on over https"))
+		c.receive("fleet/lamp-1/state", "on over https")
+		c.roundTrip("fleet/lamp-1/echo", "over websocket")
 
 		_, err = s.IoTAs(u.Provider()).CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String("by-data-user")})
-		usersWantError(t, err, "AccessDeniedException", 403)
+		wantError(t, err, "AccessDeniedException", 403)
 		if !strings.Contains(err.Error(), "iot:CreateThing") {
 			t.Errorf("the refusal does not name the action: %v", err)
 		}
-		usersWantNoThing(t, s, "by-data-user")
+		wantNoThing(t, s, "by-data-user")
 	})
 
 	// Config read-only: ListThings works; publishing is refused over
 	// HTTPS (ForbiddenException) and MQTT (CONNACK 0x87, or 5 for
 	// 3.1.1); CreateThing is AccessDeniedException.
 	t.Run("config-read-only", func(t *testing.T) {
-		u := s.NewUser(t, "reader", usersConfigReadOnly)
+		u := s.NewUser(t, "reader", configReadOnlyARN)
 		iotc := s.IoTAs(u.Provider())
 		things, err := iotc.ListThings(ctx, &iot.ListThingsInput{})
 		if err != nil {
@@ -64,23 +60,23 @@ func TestUsers_ManagedPolicies(t *testing.T) {
 		if len(things.Things) != 1 || aws.ToString(things.Things[0].ThingName) != "lamp-1" {
 			t.Fatalf("ListThings = %+v, want lamp-1", things.Things)
 		}
-		usersWantForbidden(t, usersPublish(t, s, u.Credentials(), "fleet/lamp-1/state", "x"), "iot:Publish")
-		if _, code := usersConnectV5(t, s, usersPresign(t, s, u.Credentials(), false), "reader-5"); code != usersNotAuthorized {
+		wantForbidden(t, publishHTTPS(t, s, u.Credentials(), nil, "fleet/lamp-1/state", "x"), "iot:Publish")
+		if _, code := connectMQTT5(t, s, presignMQTT(t, s, u.Credentials()), nil, "reader-5"); code != v5NotAuthorized {
 			t.Fatalf("MQTT 5 CONNACK 0x%02X, want 0x87", code)
 		}
-		if _, err := usersConnectV3(t, s, usersPresign(t, s, u.Credentials(), false), "reader-3"); err == nil || !strings.Contains(err.Error(), "not Authorized") {
+		if _, err := connectWSMQTT3(t, s, presignMQTT(t, s, u.Credentials()), "reader-3"); err == nil || !strings.Contains(err.Error(), "not Authorized") {
 			t.Fatalf("MQTT 3.1.1 connect: %v, want not Authorized (return code 5)", err)
 		}
 		_, err = iotc.CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String("by-reader")})
-		usersWantError(t, err, "AccessDeniedException", 403)
-		usersWantNoThing(t, s, "by-reader")
+		wantError(t, err, "AccessDeniedException", 403)
+		wantNoThing(t, s, "by-reader")
 	})
 
 	// An inline Deny beats the managed Allows: on the API (ListThings
 	// denied, DescribeThing still allowed by the managed policy) and on
 	// MQTT and HTTPS publish (secret/* denied, open/* allowed).
 	t.Run("explicit-deny-wins", func(t *testing.T) {
-		u := s.NewUser(t, "denied", usersDataAccess, usersConfigReadOnly)
+		u := s.NewUser(t, "denied", dataAccessARN, configReadOnlyARN)
 		deny := `{"Version":"2012-10-17","Statement":[
 		  {"Effect":"Deny","Action":"iot:ListThings","Resource":"*"},
 		  {"Effect":"Deny","Action":"iot:Publish","Resource":"arn:aws:iot:` + s.Config.Region + `:` + s.Config.AccountID + `:topic/secret/*"}]}`
@@ -90,7 +86,7 @@ func TestUsers_ManagedPolicies(t *testing.T) {
 		}
 		iotc := s.IoTAs(u.Provider())
 		_, err := iotc.ListThings(ctx, &iot.ListThingsInput{})
-		usersWantError(t, err, "AccessDeniedException", 403)
+		wantError(t, err, "AccessDeniedException", 403)
 		if !strings.Contains(err.Error(), "explicit deny") {
 			t.Errorf("the refusal does not say it is an explicit deny: %v", err)
 		}
@@ -98,15 +94,15 @@ func TestUsers_ManagedPolicies(t *testing.T) {
 			t.Fatalf("DescribeThing (allowed by the managed policy): %v", err)
 		}
 
-		usersWantForbidden(t, usersPublish(t, s, u.Credentials(), "secret/a", "x"), "explicit deny")
-		usersWantPublished(t, usersPublish(t, s, u.Credentials(), "open/a", "x"))
+		wantForbidden(t, publishHTTPS(t, s, u.Credentials(), nil, "secret/a", "x"), "explicit deny")
+		wantPublished(t, publishHTTPS(t, s, u.Credentials(), nil, "open/a", "x"))
 
-		m := usersMustConnectV5(t, s, usersPresign(t, s, u.Credentials(), false), "denied-5")
+		m := mustConnectMQTT5(t, s, presignMQTT(t, s, u.Credentials()), nil, "denied-5")
 		m.roundTrip("open/b", "allowed")
 		if code := m.subscribe("secret/#"); code > 2 {
 			t.Fatalf("subscribe secret/#: SUBACK 0x%02X (only Publish is denied)", code)
 		}
-		if code := m.publish("secret/b", "x"); code != usersNotAuthorized {
+		if code := m.publish("secret/b", "x"); code != v5NotAuthorized {
 			t.Fatalf("publish secret/b: PUBACK 0x%02X, want 0x87", code)
 		}
 		m.stillConnected(0, "open/c") // MQTT 5 refuses the one PUBLISH and keeps the connection
@@ -115,15 +111,15 @@ func TestUsers_ManagedPolicies(t *testing.T) {
 	// An inline Deny of iot:Connect refuses the CONNECT of a user whose
 	// managed policy allows it.
 	t.Run("explicit-deny-connect", func(t *testing.T) {
-		u := s.NewUser(t, "no-connect", usersDataAccess)
+		u := s.NewUser(t, "no-connect", dataAccessARN)
 		if _, err := s.IAM(nil).PutUserPolicy(ctx, &iamsdk.PutUserPolicyInput{UserName: aws.String(u.Name),
 			PolicyName: aws.String("deny-connect"), PolicyDocument: aws.String(`{"Statement":{"Effect":"Deny","Action":"iot:Connect","Resource":"*"}}`)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, code := usersConnectV5(t, s, usersPresign(t, s, u.Credentials(), false), "no-connect"); code != usersNotAuthorized {
+		if _, code := connectMQTT5(t, s, presignMQTT(t, s, u.Credentials()), nil, "no-connect"); code != v5NotAuthorized {
 			t.Fatalf("CONNACK 0x%02X, want 0x87", code)
 		}
-		usersWantPublished(t, usersPublish(t, s, u.Credentials(), "open/d", "https needs no iot:Connect"))
+		wantPublished(t, publishHTTPS(t, s, u.Credentials(), nil, "open/d", "https needs no iot:Connect"))
 	})
 }
 
@@ -146,28 +142,28 @@ func TestUsers_PolicyVariables(t *testing.T) {
 	ben := s.NewUser(t, "ben", aws.ToString(p.Policy.Arn))
 
 	// Over HTTPS, each publishes under its own name and not the other's.
-	usersWantPublished(t, usersPublish(t, s, ann.Credentials(), "ann/temp", "21"))
-	usersWantForbidden(t, usersPublish(t, s, ann.Credentials(), "ben/temp", "21"), "topic/ben/temp")
-	usersWantPublished(t, usersPublish(t, s, ben.Credentials(), "ben/temp", "22"))
-	usersWantForbidden(t, usersPublish(t, s, ben.Credentials(), "ann/temp", "22"), "topic/ann/temp")
+	wantPublished(t, publishHTTPS(t, s, ann.Credentials(), nil, "ann/temp", "21"))
+	wantForbidden(t, publishHTTPS(t, s, ann.Credentials(), nil, "ben/temp", "21"), "topic/ben/temp")
+	wantPublished(t, publishHTTPS(t, s, ben.Credentials(), nil, "ben/temp", "22"))
+	wantForbidden(t, publishHTTPS(t, s, ben.Credentials(), nil, "ann/temp", "22"), "topic/ann/temp")
 
 	// Over MQTT the client id, the topics and the filters are scoped too.
-	if _, code := usersConnectV5(t, s, usersPresign(t, s, ann.Credentials(), false), "ben"); code != usersNotAuthorized {
+	if _, code := connectMQTT5(t, s, presignMQTT(t, s, ann.Credentials()), nil, "ben"); code != v5NotAuthorized {
 		t.Fatalf("ann connecting as client ben: CONNACK 0x%02X, want 0x87", code)
 	}
-	m := usersMustConnectV5(t, s, usersPresign(t, s, ann.Credentials(), false), "ann")
+	m := mustConnectMQTT5(t, s, presignMQTT(t, s, ann.Credentials()), nil, "ann")
 	m.roundTrip("ann/temp", "23")
-	if code := m.subscribe("ben/#"); code != usersNotAuthorized {
+	if code := m.subscribe("ben/#"); code != v5NotAuthorized {
 		t.Fatalf("ann subscribing to ben/#: SUBACK 0x%02X, want 0x87", code)
 	}
-	if code := m.publish("ben/temp", "24"); code != usersNotAuthorized {
+	if code := m.publish("ben/temp", "24"); code != v5NotAuthorized {
 		t.Fatalf("ann publishing to ben/temp: PUBACK 0x%02X, want 0x87", code)
 	}
 }
 
-// usersWantNoThing fails if thing exists.
-func usersWantNoThing(t testing.TB, s *moattest.Server, thing string) {
+// wantNoThing fails if thing exists.
+func wantNoThing(t testing.TB, s *moattest.Server, thing string) {
 	t.Helper()
 	_, err := s.IoT().DescribeThing(context.Background(), &iot.DescribeThingInput{ThingName: aws.String(thing)})
-	usersWantError(t, err, "ResourceNotFoundException", 404)
+	wantError(t, err, "ResourceNotFoundException", 404)
 }

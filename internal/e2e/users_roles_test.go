@@ -9,7 +9,6 @@ import (
 	iamsdk "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/moat-iot/moat/internal/moattest"
 )
@@ -27,17 +26,17 @@ func TestUsers_AssumeRole(t *testing.T) {
 	op := s.NewUser(t, "operator")
 	outsider := s.NewUser(t, "outsider")
 	role, err := admin.CreateRole(ctx, &iamsdk.CreateRoleInput{RoleName: aws.String("fleet-app"),
-		AssumeRolePolicyDocument: aws.String(usersTrustUser(op.ARN))})
+		AssumeRolePolicyDocument: aws.String(trustAWS(op.ARN))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	roleARN := aws.ToString(role.Role.Arn)
-	if _, err := admin.AttachRolePolicy(ctx, &iamsdk.AttachRolePolicyInput{RoleName: aws.String("fleet-app"), PolicyArn: aws.String(usersDataAccess)}); err != nil {
+	if _, err := admin.AttachRolePolicy(ctx, &iamsdk.AttachRolePolicyInput{RoleName: aws.String("fleet-app"), PolicyArn: aws.String(dataAccessARN)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []moattest.User{op, outsider} {
 		if _, err := admin.PutUserPolicy(ctx, &iamsdk.PutUserPolicyInput{UserName: aws.String(u.Name), PolicyName: aws.String("assume"),
-			PolicyDocument: aws.String(usersPolicy(roleARN, "sts:AssumeRole"))}); err != nil {
+			PolicyDocument: aws.String(document(allow([]string{"sts:AssumeRole"}, roleARN)))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,17 +47,17 @@ func TestUsers_AssumeRole(t *testing.T) {
 		nobody := s.NewUser(t, "nobody")
 		in := &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("try")}
 		_, err := s.STS(nobody.Provider()).AssumeRole(ctx, in)
-		usersWantError(t, err, "AccessDenied", 403)
+		wantError(t, err, "AccessDenied", 403)
 		_, err = s.STS(outsider.Provider()).AssumeRole(ctx, in)
-		usersWantError(t, err, "AccessDenied", 403)
+		wantError(t, err, "AccessDenied", 403)
 	})
 
-	creds := usersAssumeRole(t, s, op.Provider(), roleARN, "session-1")
+	creds := assumeRole(t, s, op.Provider(), roleARN, "session-1")
 
 	// GetCallerIdentity names the assumed role and session; the user's
 	// own identity is unchanged.
 	t.Run("caller-identity", func(t *testing.T) {
-		id, err := s.STS(usersProvider(creds)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		id, err := s.STS(provider(creds)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,36 +78,33 @@ func TestUsers_AssumeRole(t *testing.T) {
 	// and appended after signing (MQTT 3.1.1 and 5).
 	t.Run("data-plane", func(t *testing.T) {
 		for _, tc := range []struct {
-			name     string
-			appended bool
-		}{{"token-signed", false}, {"token-appended", true}} {
-			c, err := usersConnectV3(t, s, usersPresign(t, s, creds, tc.appended), "app-"+tc.name)
+			name    string
+			presign []presignOption
+		}{{"token-signed", nil}, {"token-appended", []presignOption{tokenAppended()}}} {
+			c, err := connectWSMQTT3(t, s, presignMQTT(t, s, creds, tc.presign...), "app-"+tc.name)
 			if err != nil {
 				t.Fatalf("%s: connect: %v", tc.name, err)
 			}
-			got := make(chan string, 1)
 			topic := "fleet/" + tc.name
-			if tok := c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(usersTimeout) || tok.Error() != nil {
-				t.Fatalf("%s: subscribe: %v", tc.name, tok.Error())
-			}
-			usersWantPublished(t, usersPublish(t, s, creds, topic, "from https"))
-			usersWantMessage(t, got, "from https")
-			usersRoundTripV3(t, c, topic+"/echo", "over websocket")
+			c.subscribe(topic)
+			wantPublished(t, publishHTTPS(t, s, creds, nil, topic, "from https"))
+			c.receive(topic, "from https")
+			c.roundTrip(topic+"/echo", "over websocket")
 		}
-		m := usersMustConnectV5(t, s, usersPresign(t, s, creds, true), "app-v5")
+		m := mustConnectMQTT5(t, s, presignMQTT(t, s, creds, tokenAppended()), nil, "app-v5")
 		m.roundTrip("fleet/v5", "five")
 	})
 
 	// The session has only the role's permissions, and the user only its
 	// own: the role may not CreateThing, the user may not publish.
 	t.Run("no-more", func(t *testing.T) {
-		_, err := s.IoTAs(usersProvider(creds)).CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String("by-role")})
-		usersWantError(t, err, "AccessDeniedException", 403)
+		_, err := s.IoTAs(provider(creds)).CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String("by-role")})
+		wantError(t, err, "AccessDeniedException", 403)
 		if !strings.Contains(err.Error(), "assumed-role/fleet-app/session-1") {
 			t.Errorf("the refusal does not name the assumed role: %v", err)
 		}
-		usersWantForbidden(t, usersPublish(t, s, op.Credentials(), "fleet/x", "x"), "iot:Publish")
-		if _, code := usersConnectV5(t, s, usersPresign(t, s, op.Credentials(), false), "operator"); code != usersNotAuthorized {
+		wantForbidden(t, publishHTTPS(t, s, op.Credentials(), nil, "fleet/x", "x"), "iot:Publish")
+		if _, code := connectMQTT5(t, s, presignMQTT(t, s, op.Credentials()), nil, "operator"); code != v5NotAuthorized {
 			t.Fatalf("the user's own CONNACK 0x%02X, want 0x87", code)
 		}
 	})

@@ -12,14 +12,7 @@ import (
 // aws.AnonymousCredentials{} (GetId, GetCredentialsForIdentity and
 // GetOpenIdToken are unsigned, as an app calls them).
 func (s *Server) CognitoIdentity(creds aws.CredentialsProvider) *cognitoidentity.Client {
-	if creds == nil {
-		creds = s.Credentials()
-	}
-	cfg := aws.Config{Region: s.Config.Region, Credentials: creds, HTTPClient: s.HTTPClient()}
-	return cognitoidentity.NewFromConfig(cfg, func(o *cognitoidentity.Options) {
-		o.BaseEndpoint = aws.String(s.URL)
-		o.RetryMaxAttempts = 1
-	})
+	return cognitoidentity.NewFromConfig(s.AWSConfig(creds), func(o *cognitoidentity.Options) { o.BaseEndpoint = aws.String(s.URL) })
 }
 
 // RootCAFile is the path of the server's trust anchor (DATA/root-ca.pem),

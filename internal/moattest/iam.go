@@ -81,3 +81,23 @@ func (s *Server) NewUser(t testing.TB, name string, policyARNs ...string) User {
 	return User{Name: name, ARN: aws.ToString(out.User.Arn),
 		AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), Secret: aws.ToString(k.AccessKey.SecretAccessKey)}
 }
+
+// NewRole creates an IAM role with the trust policy trustDoc and, when
+// permissionsDoc is not empty, the inline policy "permissions", as the
+// admin, and returns the role's ARN.
+func (s *Server) NewRole(t testing.TB, name, trustDoc, permissionsDoc string) string {
+	t.Helper()
+	ctx := context.Background()
+	c := s.IAM(nil)
+	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustDoc)})
+	if err != nil {
+		t.Fatalf("CreateRole %s: %v", name, err)
+	}
+	if permissionsDoc != "" {
+		if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("permissions"),
+			PolicyDocument: aws.String(permissionsDoc)}); err != nil {
+			t.Fatalf("PutRolePolicy %s: %v", name, err)
+		}
+	}
+	return aws.ToString(out.Role.Arn)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/cognito"
 	"github.com/moat-iot/moat/internal/names"
 	"github.com/moat-iot/moat/internal/policy"
 )
@@ -106,6 +107,7 @@ type Unresolved struct {
 // was bound to. AWS clients ignore it.
 type SimulationContext struct {
 	CertificateID     string          `json:"certificateId"`
+	IdentityID        string          `json:"identityId,omitempty"`
 	CertificateStatus string          `json:"certificateStatus"`
 	ClientID          string          `json:"clientId"`
 	ThingName         string          `json:"thingName,omitempty"`
@@ -170,7 +172,7 @@ func (a *API) testAuthorization(ctx context.Context, r *api.Request) (any, error
 	for _, ai := range in.AuthInfos {
 		out.AuthResults = append(out.AuthResults, a.authorize(perms, refs, ai))
 	}
-	sc := &SimulationContext{CertificateID: p.CertificateID, CertificateStatus: status, ClientID: clientID,
+	sc := &SimulationContext{CertificateID: p.CertificateID, CertificateStatus: status, ClientID: clientID, IdentityID: identityOf(p),
 		ThingName: perms.ThingName(), Policies: make([]PolicyVersion, 0, len(refs))}
 	for _, ref := range refs {
 		sc.Policies = append(sc.Policies, PolicyVersion{ref.Name, ref.Version})
@@ -290,6 +292,19 @@ func (a *API) certificatePrincipal(ctx context.Context, principal, cognitoPool s
 	if principal == "" {
 		return auth.Principal{}, "", names.Required("principal")
 	}
+	if cognito.IsIdentityID(principal) {
+		// A Cognito identity (AWS's CognitoId principal): the IoT
+		// policies attached to its identity id, as an authenticated
+		// identity's second layer.
+		if !strings.HasPrefix(principal, a.ARNs.Region+":") {
+			return auth.Principal{}, "", awsapi.Errorf(awsapi.InvalidRequest, "principal %q is a Cognito identity of another region than %s.", principal, a.ARNs.Region)
+		}
+		if cognitoPool != "" && !cognito.IsIdentityID(cognitoPool) {
+			return auth.Principal{}, "", awsapi.Errorf(awsapi.InvalidRequest, "cognitoIdentityPoolId must be REGION:ID, got %q.", cognitoPool)
+		}
+		return auth.Principal{Kind: auth.KindRole, Session: &auth.Session{Source: auth.SourceCognito, IdentityID: principal,
+			IdentityPoolID: cognitoPool, Authenticated: true}}, "", nil
+	}
 	id, err := a.certificateID(principal, cognitoPool)
 	if err != nil {
 		return auth.Principal{}, "", err
@@ -309,7 +324,7 @@ func (a *API) certificatePrincipal(ctx context.Context, principal, cognitoPool s
 
 func (a *API) certificateID(principal, cognitoPool string) (string, error) {
 	if cognitoPool != "" {
-		return "", awsapi.Errorf(awsapi.InvalidRequest, "Cognito identities are not supported yet; principal must be a certificate ARN.")
+		return "", awsapi.Errorf(awsapi.InvalidRequest, "With cognitoIdentityPoolId, principal must be a Cognito identity id (REGION:UUID), got %q.", principal)
 	}
 	if !strings.HasPrefix(principal, "arn:") {
 		if names.CertificateID("principal", principal) != nil {
@@ -377,7 +392,11 @@ func (a *API) getEffectivePolicies(ctx context.Context, r *api.Request) (any, er
 			if err != nil {
 				return nil, err
 			}
-			targets = append(targets, p.CertificateARN)
+			if p.Session != nil {
+				targets = append(targets, p.Session.IdentityID)
+			} else {
+				targets = append(targets, p.CertificateARN)
+			}
 		}
 	}
 	if thing != "" {
@@ -403,4 +422,12 @@ func (a *API) getEffectivePolicies(ctx context.Context, r *api.Request) (any, er
 		out.EffectivePolicies = append(out.EffectivePolicies, effectivePolicy{PolicyName: c.Name, PolicyArn: a.ARNs.Policy(c.Name), PolicyDocument: v.Version.Document})
 	}
 	return out, nil
+}
+
+// identityOf is the Cognito identity id of a simulated principal, or "".
+func identityOf(p auth.Principal) string {
+	if p.Session != nil {
+		return p.Session.IdentityID
+	}
+	return ""
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
+	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/api/control"
@@ -93,6 +94,45 @@ func TestIdentityTargets(t *testing.T) {
 	eff, err := pols.Effective(ctx, identity)
 	if err != nil || len(eff) != 2 {
 		t.Fatalf("Effective(identity) = %d policies, %v", len(eff), err)
+	}
+
+	// TestAuthorization and GetEffectivePolicies take the identity as
+	// their principal (AWS's CognitoId): its IoT policies, with
+	// ${cognito-identity.amazonaws.com:sub} bound to it.
+	subPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish",
+	  "Resource":"arn:aws:iot:us-east-1:000000000000:topic/${cognito-identity.amazonaws.com:sub}/*"}]}`
+	if _, err := c.CreatePolicy(ctx, &iot.CreatePolicyInput{PolicyName: aws.String("p3"), PolicyDocument: aws.String(subPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: aws.String("p3"), Target: aws.String(identity)}); err != nil {
+		t.Fatal(err)
+	}
+	ta, err := c.TestAuthorization(ctx, &iot.TestAuthorizationInput{Principal: aws.String(identity), CognitoIdentityPoolId: aws.String(pool.ID),
+		ClientId: aws.String("app-1"), AuthInfos: []types.AuthInfo{
+			{ActionType: types.ActionTypePublish, Resources: []string{"arn:aws:iot:us-east-1:000000000000:topic/app-1/x"}},
+			{ActionType: types.ActionTypePublish, Resources: []string{"arn:aws:iot:us-east-1:000000000000:topic/" + identity + "/x"}},
+			{ActionType: types.ActionTypePublish, Resources: []string{"arn:aws:iot:us-east-1:000000000000:topic/other/x"}},
+		}})
+	if err != nil {
+		t.Fatalf("TestAuthorization of an identity: %v", err)
+	}
+	var decisions []types.AuthDecision
+	for _, r := range ta.AuthResults {
+		decisions = append(decisions, r.AuthDecision)
+	}
+	if !slices.Equal(decisions, []types.AuthDecision{types.AuthDecisionAllowed, types.AuthDecisionAllowed, types.AuthDecisionImplicitDeny}) {
+		t.Fatalf("TestAuthorization decisions %v", decisions)
+	}
+	ep, err := c.GetEffectivePolicies(ctx, &iot.GetEffectivePoliciesInput{Principal: aws.String(identity), CognitoIdentityPoolId: aws.String(pool.ID)})
+	if err != nil || len(ep.EffectivePolicies) != 3 {
+		t.Fatalf("GetEffectivePolicies of an identity = %+v, %v", ep, err)
+	}
+	if _, err := c.TestAuthorization(ctx, &iot.TestAuthorizationInput{Principal: aws.String("eu-west-1:" + identity[len("us-east-1:"):]),
+		AuthInfos: []types.AuthInfo{{ActionType: types.ActionTypePublish, Resources: []string{"arn:aws:iot:us-east-1:000000000000:topic/a"}}}}); err == nil {
+		t.Fatal("TestAuthorization took an identity of another region")
+	}
+	if _, err := c.DetachPolicy(ctx, &iot.DetachPolicyInput{PolicyName: aws.String("p3"), Target: aws.String(identity)}); err != nil {
+		t.Fatal(err)
 	}
 
 	// Identities of another region, malformed or unknown are refused.
