@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moat-iot/moat/internal/authorizer/authorizertest"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/store"
 )
@@ -156,8 +157,8 @@ func TestService_List(t *testing.T) {
 // TestService_Create_badInput checks that each bad configuration is an
 // InvalidRequestException and stores nothing.
 func TestService_Create_badInput(t *testing.T) {
-	key := signingKeyPEM(t)
-	short := publicPEM(t, &rsaKey(t, 1024).PublicKey)
+	key := authorizertest.KeyPEM(t, 2048)
+	short := authorizertest.KeyPEM(t, 1024)
 	good := func() Config {
 		return Config{FunctionARN: "https://auth.example/fn", TokenKeyName: "tok", SigningKeys: map[string]string{"k": key}}
 	}
@@ -293,7 +294,7 @@ func TestService_Update_signing(t *testing.T) {
 		t.Fatalf("after refused updates %+v", a)
 	}
 	on := true
-	a, err := s.Update(ctx, "signed", Update{EnableCachingForHTTP: &on, SigningKeys: map[string]string{"k2": signingKeyPEM(t)}})
+	a, err := s.Update(ctx, "signed", Update{EnableCachingForHTTP: &on, SigningKeys: map[string]string{"k2": authorizertest.KeyPEM(t, 2048)}})
 	if err != nil || !a.EnableCachingForHTTP || a.SigningKeys["k2"] == "" || a.SigningKeys["k1"] != "" {
 		t.Fatalf("update %+v %v", a, err)
 	}

@@ -2,16 +2,10 @@ package authorizer
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -24,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/moat-iot/moat/internal/arn"
+	"github.com/moat-iot/moat/internal/authorizer/authorizertest"
 	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/store/sqlite"
 )
@@ -33,53 +28,13 @@ var testARNs = arn.Builder{Region: "us-east-1", Account: "000000000000"}
 // allowPolicy is an IoT policy document a function returns.
 const allowPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`
 
-// rsaKey returns a key of this size, made once per test binary.
-var rsaKeys sync.Map // bits -> *rsa.PrivateKey
-
-func rsaKey(t testing.TB, bits int) *rsa.PrivateKey {
-	t.Helper()
-	if k, ok := rsaKeys.Load(bits); ok {
-		return k.(*rsa.PrivateKey)
-	}
-	k, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actual, _ := rsaKeys.LoadOrStore(bits, k)
-	return actual.(*rsa.PrivateKey)
-}
-
-// publicPEM is the PKIX PEM of a public key.
-func publicPEM(t testing.TB, pub any) string {
-	t.Helper()
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-}
-
-// signingKeyPEM is the public half of the 2048-bit test key.
-func signingKeyPEM(t testing.TB) string { return publicPEM(t, &rsaKey(t, 2048).PublicKey) }
-
 // ecKeyPEM is an EC public key (not usable for token signatures).
 func ecKeyPEM(t testing.TB) string {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return publicPEM(t, &k.PublicKey)
-}
-
-// sign is the base64 RSA-SHA256 signature of token with the test key.
-func sign(t testing.TB, token string) string {
-	t.Helper()
-	d := sha256.Sum256([]byte(token))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, rsaKey(t, 2048), crypto.SHA256, d[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(sig)
+	return authorizertest.PublicKeyPEM(t, &k.PublicKey)
 }
 
 func newStore(t testing.TB) store.Store {
@@ -177,7 +132,7 @@ func answerWith(v any) func(http.ResponseWriter, *http.Request) {
 func signed(t testing.TB, s *Service, fn string) Authorizer {
 	t.Helper()
 	a, err := s.Create(context.Background(), "signed", Config{
-		FunctionARN: fn, TokenKeyName: "token", SigningKeys: map[string]string{"k1": signingKeyPEM(t)},
+		FunctionARN: fn, TokenKeyName: "token", SigningKeys: map[string]string{"k1": authorizertest.KeyPEM(t, 2048)},
 	})
 	if err != nil {
 		t.Fatal(err)

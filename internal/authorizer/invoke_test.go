@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/moat-iot/moat/internal/auth"
+	"github.com/moat-iot/moat/internal/authorizer/authorizertest"
 	"github.com/moat-iot/moat/internal/policy"
 )
 
@@ -31,7 +32,7 @@ func TestService_Authenticate_allow(t *testing.T) {
 	s := newService(t, Options{})
 	f := newFunction(t, nil)
 	signed(t, s, f.srv.URL+"/auth")
-	sig := sign(t, "tok1")
+	sig := authorizertest.Sign(t, "tok1")
 	req := FromMQTT("alice?x-amz-customauthorizer-name=signed&x-amz-customauthorizer-signature="+url.QueryEscape(sig)+"&token=tok1",
 		[]byte("pw\x00"), "client-1", "iot.example")
 	before := time.Now()
@@ -86,7 +87,7 @@ func TestService_Authenticate_allow(t *testing.T) {
 // it says, and whether the function was called (never for a signature
 // that does not verify).
 func TestService_Authenticate_refused(t *testing.T) {
-	goodSig := sign(t, "tok")
+	goodSig := authorizertest.Sign(t, "tok")
 	valid := func() Request {
 		return Request{AuthorizerName: "signed", Headers: map[string]string{"token": "tok"}, TokenSignature: goodSig}
 	}
@@ -123,7 +124,7 @@ func TestService_Authenticate_refused(t *testing.T) {
 		calls    int32
 	}{
 		"deny":               {answer: answer(map[string]any{"isAuthenticated": false}), want: ErrNotAuthenticated, calls: 1},
-		"wrong signature":    {req: func(r *Request) { r.TokenSignature = sign(t, "other") }, want: ErrBadSignature, says: "none of the 1 keys"},
+		"wrong signature":    {req: func(r *Request) { r.TokenSignature = authorizertest.Sign(t, "other") }, want: ErrBadSignature, says: "none of the 1 keys"},
 		"garbage signature":  {req: func(r *Request) { r.TokenSignature = "!!!" }, want: ErrBadSignature, says: "not base64"},
 		"missing signature":  {req: func(r *Request) { r.TokenSignature = "" }, want: ErrMissingSignature},
 		"missing token":      {req: func(r *Request) { r.Headers = nil }, want: ErrMissingToken, says: `"token"`},

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/moat-iot/moat/internal/authorizer/authorizertest"
 )
 
 // TestParseUsername checks the split of an MQTT username into its user
@@ -106,7 +108,7 @@ func TestService_AuthenticateHTTP(t *testing.T) {
 		t.Fatalf("no parameters, no default: %+v %v %v", p, applies, err)
 	}
 
-	sig := sign(t, "tok")
+	sig := authorizertest.Sign(t, "tok")
 	byHeader := httptest.NewRequest(http.MethodPost, "/topics/a", strings.NewReader("{}"))
 	byHeader.Header.Set(NameParam, "signed")
 	byHeader.Header.Set(SignatureParam, sig)
@@ -129,7 +131,7 @@ func TestService_AuthenticateHTTP(t *testing.T) {
 		t.Fatalf("by query: %v %v", applies, err)
 	}
 
-	badSig := httptest.NewRequest(http.MethodPost, "/topics/a?"+url.Values{NameParam: {"signed"}, SignatureParam: {sign(t, "x")}, "token": {"tok"}}.Encode(), nil)
+	badSig := httptest.NewRequest(http.MethodPost, "/topics/a?"+url.Values{NameParam: {"signed"}, SignatureParam: {authorizertest.Sign(t, "x")}, "token": {"tok"}}.Encode(), nil)
 	calls := f.calls.Load()
 	_, applies, err = s.AuthenticateHTTP(ctx, badSig)
 	if !applies {

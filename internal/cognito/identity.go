@@ -2,9 +2,7 @@ package cognito
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -48,30 +46,12 @@ func loginKey(pool, provider, subject string) string {
 func poolIdentityKey(pool, id string) string { return pool + "\x00" + id }
 
 func getIdentity(tx store.Tx, id string) (Identity, error) {
-	o, err := tx.Object(KindIdentity, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Identity{}, identityNotFound(id)
-	}
-	if err != nil {
-		return Identity{}, err
-	}
-	var i Identity
-	if err := json.Unmarshal(o.Value, &i); err != nil {
-		return Identity{}, fmt.Errorf("identity %s: %w", id, err)
-	}
-	return i, nil
+	return getJSON[Identity](tx, KindIdentity, id, identityNotFound(id))
 }
 
+// putIdentity writes i: a new identity (insert) or a change.
 func putIdentity(tx store.Tx, i Identity, insert bool) error {
-	b, err := json.Marshal(i)
-	if err != nil {
-		return err
-	}
-	o := store.Object{Kind: KindIdentity, Key: i.ID, Value: b, CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt}
-	if insert {
-		return tx.InsertObject(o)
-	}
-	return tx.UpdateObject(o)
+	return putJSON(tx, KindIdentity, i.ID, i, insert, i.CreatedAt, i.UpdatedAt)
 }
 
 // login is a verified login of a request.
@@ -314,16 +294,9 @@ var errIdentityGone = errors.New("identity does not exist")
 // in its pool (whose count goes down if the pool still exists) and its
 // IoT policy attachments. errIdentityGone if it does not exist.
 func deleteIdentity(tx store.Tx, id string, now time.Time) error {
-	o, err := tx.Object(KindIdentity, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errIdentityGone
-	}
+	ident, err := getJSON[Identity](tx, KindIdentity, id, errIdentityGone)
 	if err != nil {
 		return err
-	}
-	var ident Identity
-	if err := json.Unmarshal(o.Value, &ident); err != nil {
-		return fmt.Errorf("identity %s: %w", id, err)
 	}
 	for _, l := range ident.Logins {
 		if err := ignoreNotFound(tx.DeleteObject(KindLogin, loginKey(ident.PoolID, l.Provider, l.Subject))); err != nil {

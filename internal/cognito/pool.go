@@ -2,7 +2,6 @@ package cognito
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -169,31 +168,12 @@ func getPool(tx store.Tx, id string) (Pool, error) {
 
 // readPool returns a pool, even one being deleted.
 func readPool(tx store.Tx, id string) (Pool, error) {
-	o, err := tx.Object(KindPool, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Pool{}, poolNotFound(id)
-	}
-	if err != nil {
-		return Pool{}, err
-	}
-	var p Pool
-	if err := json.Unmarshal(o.Value, &p); err != nil {
-		return Pool{}, fmt.Errorf("pool %s: %w", id, err)
-	}
-	return p, nil
+	return getJSON[Pool](tx, KindPool, id, poolNotFound(id))
 }
 
 // putPool writes p: a new pool (insert) or a change, at time at.
 func putPool(tx store.Tx, p Pool, insert bool, at time.Time) error {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	o := store.Object{Kind: KindPool, Key: p.ID, Value: b, CreatedAt: at, UpdatedAt: at}
-	if insert {
-		return tx.InsertObject(o)
-	}
-	return tx.UpdateObject(o)
+	return putJSON(tx, KindPool, p.ID, p, insert, at, at)
 }
 
 // CreatePool makes an identity pool (CreateIdentityPool).
@@ -288,9 +268,9 @@ func (s *Service) ListPools(ctx context.Context, max int, next string) ([]Pool, 
 		}
 		out, after = make([]Pool, 0, len(objs)), n
 		for _, o := range objs {
-			var p Pool
-			if err := json.Unmarshal(o.Value, &p); err != nil {
-				return fmt.Errorf("pool %s: %w", o.Key, err)
+			p, err := decodeJSON[Pool](o)
+			if err != nil {
+				return err
 			}
 			if !p.Deleting {
 				out = append(out, p)

@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -28,28 +29,28 @@ func (t EntityType) String() string {
 	return "user"
 }
 
+// records is how the entities of the type are stored.
+func (t EntityType) records() recordKind {
+	if t == RoleEntity {
+		return roleRecords
+	}
+	return userRecords
+}
+
 // entity is a loaded user or role record, for the operations that both
-// have: inline policies and attached managed policies.
+// have: inline policies, attached managed policies, deletion.
 type entity struct {
-	typ      EntityType
-	name     string // the stored spelling
-	inline   *map[string]string
-	attached *[]string
-	rec      any // *userRecord or *roleRecord
+	*entityRecord // the part of rec that users and roles share
+
+	typ EntityType
+	rec any // *userRecord or *roleRecord: what save writes
 }
 
 func (e *entity) change() Change {
 	if e.typ == RoleEntity {
-		return Change{RoleName: e.name}
+		return Change{RoleName: e.Name}
 	}
-	return Change{UserName: e.name}
-}
-
-func (e *entity) kind() string {
-	if e.typ == RoleEntity {
-		return kindRole
-	}
-	return kindUser
+	return Change{UserName: e.Name}
 }
 
 // inlineMax is the entity's quota on its inline policies together.
@@ -61,23 +62,31 @@ func (e *entity) inlineMax() int {
 }
 
 func (e *entity) save(tx store.Tx, now time.Time) error {
-	return putRecord(tx, e.kind(), e.name, e.rec, now)
+	return putRecord(tx, e.typ.records().kind, e.Name, e.rec, now)
+}
+
+// delete deletes the user or role, which must have no inline or attached
+// policies left (DeleteConflict otherwise).
+func (e *entity) delete(tx store.Tx) ([]Change, error) {
+	switch {
+	case len(e.Inline) > 0:
+		return nil, errorf(DeleteConflict, "Cannot delete entity, must delete policies first.")
+	case len(e.Attached) > 0:
+		return nil, errorf(DeleteConflict, "Cannot delete entity, must detach all policies first.")
+	}
+	return []Change{e.change()}, tx.DeleteObject(e.typ.records().kind, key(e.Name))
 }
 
 // loadEntity reads a user or role; NoSuchEntity when there is none.
 func (s *Service) loadEntity(tx store.Tx, typ EntityType, name string) (*entity, error) {
+	var rec interface{ common() *entityRecord } = &userRecord{}
 	if typ == RoleEntity {
-		r := &roleRecord{}
-		if err := s.getRole(tx, name, r); err != nil {
-			return nil, err
-		}
-		return &entity{typ: typ, name: r.Name, inline: &r.Inline, attached: &r.Attached, rec: r}, nil
+		rec = &roleRecord{}
 	}
-	u := &userRecord{}
-	if err := s.getUser(tx, name, u); err != nil {
+	if err := typ.records().get(tx, name, rec); err != nil {
 		return nil, err
 	}
-	return &entity{typ: typ, name: u.Name, inline: &u.Inline, attached: &u.Attached, rec: u}, nil
+	return &entity{typ: typ, entityRecord: rec.common(), rec: rec}, nil
 }
 
 // checkEntityName validates the UserName or RoleName member.
@@ -88,21 +97,13 @@ func checkEntityName(typ EntityType, name string) error {
 	return checkName("userName", name, maxNameLen)
 }
 
-// PutPolicy adds or replaces an inline policy of a user or role
-// (PutUserPolicy, PutRolePolicy). The entity's inline policies together
-// may hold at most MaxUserInlineSize or MaxRoleInlineSize characters,
-// whitespace excluded.
-func (s *Service) PutPolicy(ctx context.Context, typ EntityType, name, policyName, doc string) error {
-	if err := checkEntityName(typ, name); err != nil {
-		return err
-	}
-	if err := checkName("policyName", policyName, maxNameLen); err != nil {
-		return err
-	}
-	if _, _, err := parseDocument("policyDocument", doc, policy.ModeIdentity); err != nil {
-		return err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
+// updateEntity runs fn on a user or role in a store transaction and
+// reports the changes fn returns once it commits. Before the store, it
+// validates the name, then answers refuse if it is not nil (the
+// operation's own validation of its other members), then records the
+// administrator when typ is UserEntity (see ensureAdmin).
+func (s *Service) updateEntity(ctx context.Context, typ EntityType, name string, refuse error, fn func(tx store.Tx, now time.Time, e *entity) ([]Change, error)) error {
+	if err := s.entityReady(ctx, typ, name, refuse); err != nil {
 		return err
 	}
 	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
@@ -110,14 +111,73 @@ func (s *Service) PutPolicy(ctx context.Context, typ EntityType, name, policyNam
 		if err != nil {
 			return nil, err
 		}
-		inline := maps.Clone(*e.inline)
+		return fn(tx, now, e)
+	})
+}
+
+// viewEntity is updateEntity for reads.
+func (s *Service) viewEntity(ctx context.Context, typ EntityType, name string, refuse error, fn func(tx store.Tx, e *entity) error) error {
+	if err := s.entityReady(ctx, typ, name, refuse); err != nil {
+		return err
+	}
+	return s.view(ctx, func(tx store.Tx) error {
+		e, err := s.loadEntity(tx, typ, name)
+		if err != nil {
+			return err
+		}
+		return fn(tx, e)
+	})
+}
+
+// entityReady is what updateEntity and viewEntity do before the store.
+func (s *Service) entityReady(ctx context.Context, typ EntityType, name string, refuse error) error {
+	if err := cmp.Or(checkEntityName(typ, name), refuse); err != nil {
+		return err
+	}
+	if typ == UserEntity {
+		return s.ensureAdmin(ctx)
+	}
+	return nil
+}
+
+// listEntities lists the users or roles (the records R of kind) whose
+// path starts with prefix, in name order, as conv makes them; the marker
+// is the store's cursor.
+func listEntities[R any, P interface {
+	*R
+	common() *entityRecord
+}, T any](ctx context.Context, s *Service, kind, prefix, marker string, max int, conv func(P) T) ([]T, string, error) {
+	var recs []R
+	var next string
+	err := s.view(ctx, func(tx store.Tx) error {
+		var err error
+		recs, next, err = listRecords(tx, kind, marker, max, func(r *R) bool {
+			return strings.HasPrefix(P(r).common().Path, prefix)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]T, len(recs))
+	for i := range recs {
+		out[i] = conv(&recs[i])
+	}
+	return out, next, nil
+}
+
+// PutPolicy adds or replaces an inline policy of a user or role
+// (PutUserPolicy, PutRolePolicy). The entity's inline policies together
+// may hold at most MaxUserInlineSize or MaxRoleInlineSize characters,
+// whitespace excluded.
+func (s *Service) PutPolicy(ctx context.Context, typ EntityType, name, policyName, doc string) error {
+	return s.updateEntity(ctx, typ, name, checkInlinePolicy(policyName, doc), func(tx store.Tx, now time.Time, e *entity) ([]Change, error) {
+		inline := maps.Clone(e.Inline)
 		if inline == nil {
 			inline = make(map[string]string)
 		}
-		for n := range inline { // names compare without regard to case
-			if key(n) == key(policyName) {
-				delete(inline, n)
-			}
+		if n, ok := inlineName(inline, policyName); ok { // names compare without regard to case
+			delete(inline, n)
 		}
 		inline[policyName] = doc
 		total := 0
@@ -125,11 +185,21 @@ func (s *Service) PutPolicy(ctx context.Context, typ EntityType, name, policyNam
 			total += nonSpaceLen(d)
 		}
 		if total > e.inlineMax() {
-			return nil, errorf(LimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", e.inlineMax(), typ, e.name)
+			return nil, errorf(LimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", e.inlineMax(), typ, e.Name)
 		}
-		*e.inline = inline
+		e.Inline = inline
 		return []Change{e.change()}, e.save(tx, now)
 	})
+}
+
+// checkInlinePolicy validates the PolicyName and PolicyDocument members
+// of PutUserPolicy and PutRolePolicy.
+func checkInlinePolicy(policyName, doc string) error {
+	if err := checkName("policyName", policyName, maxNameLen); err != nil {
+		return err
+	}
+	_, _, err := parseDocument("policyDocument", doc, policy.ModeIdentity)
+	return err
 }
 
 // inlineName finds an inline policy by name, without regard to case.
@@ -149,26 +219,13 @@ func noSuchInline(typ EntityType, policyName string) *Error {
 // GetInlinePolicy returns an inline policy's document (GetUserPolicy,
 // GetRolePolicy) and the policy's stored name.
 func (s *Service) GetInlinePolicy(ctx context.Context, typ EntityType, name, policyName string) (string, string, error) {
-	if err := checkEntityName(typ, name); err != nil {
-		return "", "", err
-	}
-	if err := checkName("policyName", policyName, maxNameLen); err != nil {
-		return "", "", err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return "", "", err
-	}
 	var stored, doc string
-	err := s.view(ctx, func(tx store.Tx) error {
-		e, err := s.loadEntity(tx, typ, name)
-		if err != nil {
-			return err
-		}
-		n, ok := inlineName(*e.inline, policyName)
+	err := s.viewEntity(ctx, typ, name, checkName("policyName", policyName, maxNameLen), func(tx store.Tx, e *entity) error {
+		n, ok := inlineName(e.Inline, policyName)
 		if !ok {
 			return noSuchInline(typ, policyName)
 		}
-		stored, doc = n, (*e.inline)[n]
+		stored, doc = n, e.Inline[n]
 		return nil
 	})
 	return stored, doc, err
@@ -177,25 +234,12 @@ func (s *Service) GetInlinePolicy(ctx context.Context, typ EntityType, name, pol
 // DeleteInlinePolicy deletes an inline policy (DeleteUserPolicy,
 // DeleteRolePolicy).
 func (s *Service) DeleteInlinePolicy(ctx context.Context, typ EntityType, name, policyName string) error {
-	if err := checkEntityName(typ, name); err != nil {
-		return err
-	}
-	if err := checkName("policyName", policyName, maxNameLen); err != nil {
-		return err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		e, err := s.loadEntity(tx, typ, name)
-		if err != nil {
-			return nil, err
-		}
-		n, ok := inlineName(*e.inline, policyName)
+	return s.updateEntity(ctx, typ, name, checkName("policyName", policyName, maxNameLen), func(tx store.Tx, now time.Time, e *entity) ([]Change, error) {
+		n, ok := inlineName(e.Inline, policyName)
 		if !ok {
 			return nil, noSuchInline(typ, policyName)
 		}
-		delete(*e.inline, n)
+		delete(e.Inline, n)
 		return []Change{e.change()}, e.save(tx, now)
 	})
 }
@@ -203,25 +247,15 @@ func (s *Service) DeleteInlinePolicy(ctx context.Context, typ EntityType, name, 
 // ListInlinePolicies lists the names of a user's or role's inline
 // policies in order (ListUserPolicies, ListRolePolicies).
 func (s *Service) ListInlinePolicies(ctx context.Context, typ EntityType, name string, p Page) ([]string, string, error) {
-	if err := checkEntityName(typ, name); err != nil {
-		return nil, "", err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return nil, "", err
-	}
 	var names []string
-	err := s.view(ctx, func(tx store.Tx) error {
-		e, err := s.loadEntity(tx, typ, name)
-		if err != nil {
-			return err
-		}
-		names = slices.Sorted(maps.Keys(*e.inline))
+	err := s.viewEntity(ctx, typ, name, nil, func(tx store.Tx, e *entity) error {
+		names = slices.Collect(maps.Keys(e.Inline))
 		return nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	return pageNames(names, p)
+	return pageSorted(names, func(n string) string { return n }, p)
 }
 
 // AttachedPolicy names a managed policy attached to a user or role.
@@ -233,64 +267,43 @@ type AttachedPolicy struct {
 // (AttachUserPolicy, AttachRolePolicy); attaching it again changes
 // nothing. An entity may have at most MaxAttached.
 func (s *Service) AttachPolicy(ctx context.Context, typ EntityType, name, arn string) error {
-	if err := checkEntityName(typ, name); err != nil {
-		return err
-	}
-	if err := checkPolicyARN(arn); err != nil {
-		return err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		e, err := s.loadEntity(tx, typ, name)
-		if err != nil {
-			return nil, err
-		}
+	return s.updateEntity(ctx, typ, name, checkPolicyARN(arn), func(tx store.Tx, now time.Time, e *entity) ([]Change, error) {
 		ref, err := s.resolvePolicy(tx, arn)
 		if err != nil {
 			return nil, err
 		}
-		if slices.Contains(*e.attached, arn) {
+		if slices.Contains(e.Attached, arn) {
 			return nil, nil
 		}
-		if len(*e.attached) >= MaxAttached {
+		if len(e.Attached) >= MaxAttached {
 			quota := "PoliciesPerUser"
 			if typ == RoleEntity {
 				quota = "PoliciesPerRole"
 			}
 			return nil, errorf(LimitExceeded, "Cannot exceed quota for %s: %d", quota, MaxAttached)
 		}
-		*e.attached = append(*e.attached, arn)
+		e.Attached = append(e.Attached, arn)
 		if err := e.save(tx, now); err != nil {
 			return nil, err
 		}
-		err = tx.InsertObject(store.Object{Kind: kindAttachment, Key: attachmentKey(ref.ref(), typ.String(), e.name),
+		err = tx.InsertObject(store.Object{Kind: kindAttachment, Key: attachmentKey(ref.ref(), typ.String(), e.Name),
 			Value: []byte("{}"), CreatedAt: now, UpdatedAt: now})
-		c := e.change()
-		c.PolicyARN = arn
-		return []Change{c}, err
+		return e.policyChange(arn), err
 	})
+}
+
+// policyChange is the change of attaching or detaching a policy.
+func (e *entity) policyChange(arn string) []Change {
+	c := e.change()
+	c.PolicyARN = arn
+	return []Change{c}
 }
 
 // DetachPolicy detaches a managed policy from a user or role
 // (DetachUserPolicy, DetachRolePolicy).
 func (s *Service) DetachPolicy(ctx context.Context, typ EntityType, name, arn string) error {
-	if err := checkEntityName(typ, name); err != nil {
-		return err
-	}
-	if err := checkPolicyARN(arn); err != nil {
-		return err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		e, err := s.loadEntity(tx, typ, name)
-		if err != nil {
-			return nil, err
-		}
-		i := slices.Index(*e.attached, arn)
+	return s.updateEntity(ctx, typ, name, checkPolicyARN(arn), func(tx store.Tx, now time.Time, e *entity) ([]Change, error) {
+		i := slices.Index(e.Attached, arn)
 		if i < 0 {
 			return nil, errorf(NoSuchEntity, "Policy %s was not found.", arn)
 		}
@@ -298,17 +311,15 @@ func (s *Service) DetachPolicy(ctx context.Context, typ EntityType, name, arn st
 		if err != nil {
 			return nil, err
 		}
-		*e.attached = slices.Delete(*e.attached, i, i+1)
+		e.Attached = slices.Delete(e.Attached, i, i+1)
 		if err := e.save(tx, now); err != nil {
 			return nil, err
 		}
-		err = tx.DeleteObject(kindAttachment, attachmentKey(ref.ref(), typ.String(), e.name))
+		err = tx.DeleteObject(kindAttachment, attachmentKey(ref.ref(), typ.String(), e.Name))
 		if notFound(err) {
 			err = nil // written by every attach; tolerate its absence
 		}
-		c := e.change()
-		c.PolicyARN = arn
-		return []Change{c}, err
+		return e.policyChange(arn), err
 	})
 }
 
@@ -323,24 +334,11 @@ type ListAttachedPoliciesInput struct {
 // ListAttachedPolicies lists the managed policies attached to a user or
 // role whose path starts with PathPrefix, ordered by ARN.
 func (s *Service) ListAttachedPolicies(ctx context.Context, typ EntityType, in ListAttachedPoliciesInput) ([]AttachedPolicy, string, error) {
-	if err := checkEntityName(typ, in.Name); err != nil {
-		return nil, "", err
-	}
 	prefix, err := checkPolicyPath("pathPrefix", in.PathPrefix)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return nil, "", err
-	}
 	var all []AttachedPolicy
-	err = s.view(ctx, func(tx store.Tx) error {
+	err = s.viewEntity(ctx, typ, in.Name, err, func(tx store.Tx, e *entity) error {
 		all = nil
-		e, err := s.loadEntity(tx, typ, in.Name)
-		if err != nil {
-			return err
-		}
-		for _, arn := range *e.attached {
+		for _, arn := range e.Attached {
 			r, err := s.resolvePolicy(tx, arn)
 			if err != nil {
 				return err
@@ -360,26 +358,5 @@ func (s *Service) ListAttachedPolicies(ctx context.Context, typ EntityType, in L
 	if err != nil {
 		return nil, "", err
 	}
-	slices.SortFunc(all, func(a, b AttachedPolicy) int {
-		switch {
-		case a.ARN < b.ARN:
-			return -1
-		case a.ARN > b.ARN:
-			return 1
-		}
-		return 0
-	})
-	arns := make([]string, len(all))
-	for i, a := range all {
-		arns[i] = a.ARN
-	}
-	page, next, err := pageNames(arns, in.Page)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]AttachedPolicy, len(page))
-	for i, arn := range page {
-		out[i] = all[slices.IndexFunc(all, func(a AttachedPolicy) bool { return a.ARN == arn })]
-	}
-	return out, next, nil
+	return pageSorted(all, func(a AttachedPolicy) string { return a.ARN }, in.Page)
 }

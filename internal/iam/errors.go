@@ -3,6 +3,8 @@ package iam
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/moat-iot/moat/internal/awsapi/query"
 )
 
 // Code is an IAM (or STS) error code as the awsQuery protocol writes it in
@@ -10,7 +12,8 @@ import (
 type Code string
 
 // Error codes, each with its HTTP status (botocore iam 2010-05-08 and sts
-// 2011-06-15 "error" traits).
+// 2011-06-15 "error" traits): IAM's own below, the protocol's (shared
+// with every awsQuery service) in internal/awsapi/query.
 const (
 	// NoSuchEntity: the user, role, policy, version or key does not exist.
 	NoSuchEntity Code = "NoSuchEntity"
@@ -28,14 +31,15 @@ const (
 	// the wrong kind, duplicate tag keys).
 	InvalidInput Code = "InvalidInput"
 	// ValidationError: a member breaks its model constraint (length,
-	// pattern, range).
-	ValidationError Code = "ValidationError"
+	// pattern, range). The awsQuery protocol's own code.
+	ValidationError = Code(query.ValidationError)
 	// UnmodifiableEntity: the entity is protected: the administrator user
 	// and its data-dir access key, and the AWS managed policies.
 	UnmodifiableEntity Code = "UnmodifiableEntity"
 	// AccessDenied: STS refuses to issue credentials (unknown role, or a
-	// trust policy that does not trust the caller).
-	AccessDenied Code = "AccessDenied"
+	// trust policy that does not trust the caller). The awsQuery
+	// protocol's own code.
+	AccessDenied = Code(query.AccessDenied)
 )
 
 var statuses = map[Code]int{
@@ -45,17 +49,16 @@ var statuses = map[Code]int{
 	LimitExceeded:           http.StatusConflict,
 	MalformedPolicyDocument: http.StatusBadRequest,
 	InvalidInput:            http.StatusBadRequest,
-	ValidationError:         http.StatusBadRequest,
 	UnmodifiableEntity:      http.StatusBadRequest,
-	AccessDenied:            http.StatusForbidden,
 }
 
-// Status is the HTTP status AWS answers the code with.
+// Status is the HTTP status AWS answers the code with: the table above
+// for IAM's codes, query.Code.Status for the protocol's.
 func (c Code) Status() int {
 	if s, ok := statuses[c]; ok {
 		return s
 	}
-	return http.StatusBadRequest
+	return query.Code(c).Status()
 }
 
 // Error is a refusal the caller must see: an IAM code and a message safe

@@ -63,7 +63,7 @@ func (s *Service) IdentityPolicies(ctx context.Context, p auth.Principal) ([]*po
 		if err != nil {
 			return err
 		}
-		if r, ok := e.rec.(*roleRecord); ok && roleID != "" && r.ID != roleID {
+		if typ == RoleEntity && roleID != "" && e.ID != roleID {
 			return errorf(NoSuchEntity, "The role with name %s cannot be found.", name)
 		}
 		ps, err = s.compileEntity(tx, e)
@@ -79,18 +79,18 @@ func (s *Service) IdentityPolicies(ctx context.Context, p auth.Principal) ([]*po
 // compileEntity compiles an entity's inline policies (by name) and its
 // attached policies (in attachment order).
 func (s *Service) compileEntity(tx store.Tx, e *entity) ([]*policy.Compiled, error) {
-	out := make([]*policy.Compiled, 0, len(*e.inline)+len(*e.attached))
-	for _, n := range slices.Sorted(maps.Keys(*e.inline)) {
-		c, err := compileIdentity(e.typ.String()+"/"+e.name+"/"+n, "inline", (*e.inline)[n])
+	out := make([]*policy.Compiled, 0, len(e.Inline)+len(e.Attached))
+	for _, n := range slices.Sorted(maps.Keys(e.Inline)) {
+		c, err := compileIdentity(e.typ.String()+"/"+e.Name+"/"+n, "inline", e.Inline[n])
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, c)
 	}
-	for _, arn := range *e.attached {
+	for _, arn := range e.Attached {
 		r, err := s.resolvePolicy(tx, arn)
 		if err != nil {
-			return nil, fmt.Errorf("iam: %s %s: attached policy %s: %w", e.typ, e.name, arn, err)
+			return nil, fmt.Errorf("iam: %s %s: attached policy %s: %w", e.typ, e.Name, arn, err)
 		}
 		if r.aws != nil {
 			out = append(out, r.aws.compiled)

@@ -1,9 +1,9 @@
 package iam
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,19 +32,9 @@ type AccessKey struct {
 // MaxAccessKeys. The secret is returned here and never again; the store
 // keeps it only to verify signatures.
 func (s *Service) CreateAccessKey(ctx context.Context, userName string) (AccessKey, error) {
-	if err := checkName("userName", userName, maxNameLen); err != nil {
-		return AccessKey{}, err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return AccessKey{}, err
-	}
 	var k store.AccessKey
-	err := s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		var rec userRecord
-		if err := s.getUser(tx, userName, &rec); err != nil {
-			return nil, err
-		}
-		keys, _, err := tx.ListAccessKeys(rec.Name, store.Page{Limit: MaxAccessKeys + 1})
+	err := s.updateEntity(ctx, UserEntity, userName, nil, func(tx store.Tx, now time.Time, e *entity) ([]Change, error) {
+		keys, _, err := tx.ListAccessKeys(e.Name, store.Page{Limit: MaxAccessKeys + 1})
 		if err != nil {
 			return nil, err
 		}
@@ -55,8 +45,8 @@ func (s *Service) CreateAccessKey(ctx context.Context, userName string) (AccessK
 		if err != nil {
 			return nil, err
 		}
-		k = store.AccessKey{ID: id, Secret: secret, UserName: rec.Name, Status: StatusActive, CreatedAt: now}
-		return []Change{{UserName: rec.Name, AccessKeyID: id}}, tx.InsertAccessKey(k)
+		k = store.AccessKey{ID: id, Secret: secret, UserName: e.Name, Status: StatusActive, CreatedAt: now}
+		return []Change{{UserName: e.Name, AccessKeyID: id}}, tx.InsertAccessKey(k)
 	})
 	if err != nil {
 		return AccessKey{}, err
@@ -66,39 +56,22 @@ func (s *Service) CreateAccessKey(ctx context.Context, userName string) (AccessK
 
 // ListAccessKeys lists a user's access keys, without secrets.
 func (s *Service) ListAccessKeys(ctx context.Context, userName string, p Page) ([]AccessKey, string, error) {
-	if err := checkName("userName", userName, maxNameLen); err != nil {
-		return nil, "", err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return nil, "", err
-	}
 	var keys []store.AccessKey
-	err := s.view(ctx, func(tx store.Tx) error {
-		var rec userRecord
-		if err := s.getUser(tx, userName, &rec); err != nil {
-			return err
-		}
+	err := s.viewEntity(ctx, UserEntity, userName, nil, func(tx store.Tx, e *entity) error {
 		var err error
-		keys, _, err = tx.ListAccessKeys(rec.Name, store.Page{Limit: 1000})
+		keys, _, err = tx.ListAccessKeys(e.Name, store.Page{Limit: 1000})
 		return err
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID
-	}
-	slices.Sort(ids)
-	page, next, err := pageNames(ids, p)
+	page, next, err := pageSorted(keys, func(k store.AccessKey) string { return k.ID }, p)
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]AccessKey, 0, len(page))
-	for _, id := range page {
-		i := slices.IndexFunc(keys, func(k store.AccessKey) bool { return k.ID == id })
-		k := keys[i]
-		out = append(out, AccessKey{UserName: k.UserName, ID: k.ID, Status: k.Status, CreatedAt: k.CreatedAt})
+	out := make([]AccessKey, len(page))
+	for i, k := range page {
+		out[i] = AccessKey{UserName: k.UserName, ID: k.ID, Status: k.Status, CreatedAt: k.CreatedAt}
 	}
 	return out, next, nil
 }
@@ -108,20 +81,11 @@ func (s *Service) ListAccessKeys(ctx context.Context, userName string, p Page) (
 // through Config.OnChange). The admin's data-dir key cannot be made
 // inactive.
 func (s *Service) UpdateAccessKey(ctx context.Context, userName, id, status string) error {
-	if err := checkKeyRef(userName, id); err != nil {
-		return err
-	}
+	var refuse error
 	if status != StatusActive && status != StatusInactive {
-		return constraint("status", status, "Member must satisfy enum value set: [Active, Inactive]")
+		refuse = constraint("status", status, "Member must satisfy enum value set: [Active, Inactive]")
 	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		k, err := s.userKey(tx, userName, id)
-		if err != nil {
-			return nil, err
-		}
+	return s.updateKey(ctx, userName, id, refuse, func(tx store.Tx, k store.AccessKey) ([]Change, error) {
 		if status == StatusInactive && s.protected(k) {
 			return nil, protectedKey(k.ID)
 		}
@@ -136,17 +100,7 @@ func (s *Service) UpdateAccessKey(ctx context.Context, userName, id, status stri
 // DeleteAccessKey deletes a user's access key. The admin's data-dir key
 // cannot be deleted.
 func (s *Service) DeleteAccessKey(ctx context.Context, userName, id string) error {
-	if err := checkKeyRef(userName, id); err != nil {
-		return err
-	}
-	if err := s.ensureAdmin(ctx); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		k, err := s.userKey(tx, userName, id)
-		if err != nil {
-			return nil, err
-		}
+	return s.updateKey(ctx, userName, id, nil, func(tx store.Tx, k store.AccessKey) ([]Change, error) {
 		if s.protected(k) {
 			return nil, protectedKey(k.ID)
 		}
@@ -154,25 +108,22 @@ func (s *Service) DeleteAccessKey(ctx context.Context, userName, id string) erro
 	})
 }
 
-func checkKeyRef(userName, id string) error {
-	if err := checkName("userName", userName, maxNameLen); err != nil {
-		return err
-	}
-	return checkString("accessKeyId", id, 16, 128, accessKeyPattern)
-}
-
-// userKey reads an access key of a user; NoSuchEntity when the user or
-// the key does not exist or the key belongs to someone else.
-func (s *Service) userKey(tx store.Tx, userName, id string) (store.AccessKey, error) {
-	var rec userRecord
-	if err := s.getUser(tx, userName, &rec); err != nil {
-		return store.AccessKey{}, err
-	}
-	k, err := tx.AccessKey(id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && k.UserName != rec.Name {
-		return store.AccessKey{}, errorf(NoSuchEntity, "The Access Key with id %s cannot be found.", id)
-	}
-	return k, err
+// updateKey runs fn on an access key of a user in a store transaction,
+// as updateEntity runs its fn on the user; refuse comes after the
+// validation of the key id. The key is NoSuchEntity when it does not
+// exist or belongs to someone else.
+func (s *Service) updateKey(ctx context.Context, userName, id string, refuse error, fn func(tx store.Tx, k store.AccessKey) ([]Change, error)) error {
+	refuse = cmp.Or(checkString("accessKeyId", id, 16, 128, accessKeyPattern), refuse)
+	return s.updateEntity(ctx, UserEntity, userName, refuse, func(tx store.Tx, _ time.Time, e *entity) ([]Change, error) {
+		k, err := tx.AccessKey(id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && k.UserName != e.Name {
+			return nil, errorf(NoSuchEntity, "The Access Key with id %s cannot be found.", id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return fn(tx, k)
+	})
 }
 
 // protected reports whether k is the data dir's admin key.

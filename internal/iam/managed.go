@@ -1,8 +1,8 @@
 package iam
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,24 +131,11 @@ func (s *Service) CreatePolicy(ctx context.Context, in CreatePolicyInput) (Polic
 	}
 	var rec policyRecord
 	err = s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		n, err := tx.CountObjects(kindPolicy, "")
-		if err != nil {
-			return nil, err
-		}
-		if n >= s.cfg.MaxPolicies {
-			return nil, errorf(LimitExceeded, "Cannot exceed quota for PoliciesPerAccount: %d", s.cfg.MaxPolicies)
-		}
-		id, err := newID("ANPA")
-		if err != nil {
-			return nil, err
-		}
-		rec = policyRecord{Name: in.PolicyName, ID: id, Path: path, Description: in.Description, CreatedAt: now, UpdatedAt: now,
-			Default: "v1", Next: 2, Versions: []versionRecord{{ID: "v1", Document: in.Document, CreatedAt: now}}, Tags: in.Tags}
-		err = insertRecord(tx, kindPolicy, in.PolicyName, &rec, now)
-		if errors.Is(err, store.ErrExists) {
-			return nil, errorf(EntityAlreadyExists, "A policy called %s already exists. Duplicate names are not allowed.", in.PolicyName)
-		}
-		return nil, err
+		return nil, policyRecords.create(tx, in.PolicyName, s.cfg.MaxPolicies, now, func(id string) any {
+			rec = policyRecord{Name: in.PolicyName, ID: id, Path: path, Description: in.Description, CreatedAt: now, UpdatedAt: now,
+				Default: "v1", Next: 2, Versions: []versionRecord{{ID: "v1", Document: in.Document, CreatedAt: now}}, Tags: in.Tags}
+			return &rec
+		})
 	})
 	if err != nil {
 		return Policy{}, err
@@ -170,15 +157,8 @@ func checkManagedDocument(doc string) error {
 
 // GetPolicy returns a managed policy with its attachment count.
 func (s *Service) GetPolicy(ctx context.Context, arn string) (Policy, error) {
-	if err := checkPolicyARN(arn); err != nil {
-		return Policy{}, err
-	}
 	var p Policy
-	err := s.view(ctx, func(tx store.Tx) error {
-		r, err := s.resolvePolicy(tx, arn)
-		if err != nil {
-			return err
-		}
+	err := s.viewPolicy(ctx, arn, nil, func(tx store.Tx, r policyRef) error {
 		n, err := attachmentCount(tx, r.ref())
 		if err != nil {
 			return err
@@ -191,6 +171,46 @@ func (s *Service) GetPolicy(ctx context.Context, arn string) (Policy, error) {
 		return nil
 	})
 	return p, err
+}
+
+// viewPolicy runs fn on the managed policy arn names in a read
+// transaction. Before the store, it validates the ARN, then answers
+// refuse if it is not nil (the operation's validation of its other
+// members).
+func (s *Service) viewPolicy(ctx context.Context, arn string, refuse error, fn func(tx store.Tx, r policyRef) error) error {
+	if err := cmp.Or(checkPolicyARN(arn), refuse); err != nil {
+		return err
+	}
+	return s.view(ctx, func(tx store.Tx) error {
+		r, err := s.resolvePolicy(tx, arn)
+		if err != nil {
+			return err
+		}
+		return fn(tx, r)
+	})
+}
+
+// updateLocal runs fn on the customer managed policy arn names in a
+// store transaction and reports the changes fn returns once it commits;
+// refuse is as for viewPolicy. An AWS managed policy is refused as
+// UnmodifiableEntity: it cannot be what ("changed", "deleted").
+func (s *Service) updateLocal(ctx context.Context, arn, what string, refuse error, fn func(tx store.Tx, now time.Time, rec *policyRecord) ([]Change, error)) error {
+	if err := cmp.Or(checkPolicyARN(arn), refuse); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
+		rec, err := s.resolveLocal(tx, arn, what)
+		if err != nil {
+			return nil, err
+		}
+		return fn(tx, now, rec)
+	})
+}
+
+// saveLocal writes a changed customer managed policy, updated at now.
+func saveLocal(tx store.Tx, rec *policyRecord, now time.Time) error {
+	rec.UpdatedAt = now
+	return putRecord(tx, kindPolicy, rec.Name, rec, now)
 }
 
 // resolveLocal resolves an ARN that must name a customer managed policy:
@@ -209,14 +229,7 @@ func (s *Service) resolveLocal(tx store.Tx, arn, what string) (*policyRecord, er
 // DeletePolicy deletes a customer managed policy that is attached to no
 // user or role and has no version besides its default one.
 func (s *Service) DeletePolicy(ctx context.Context, arn string) error {
-	if err := checkPolicyARN(arn); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		rec, err := s.resolveLocal(tx, arn, "deleted")
-		if err != nil {
-			return nil, err
-		}
+	return s.updateLocal(ctx, arn, "deleted", nil, func(tx store.Tx, _ time.Time, rec *policyRecord) ([]Change, error) {
 		n, err := attachmentCount(tx, localRef(rec.Name))
 		if err != nil {
 			return nil, err
@@ -351,31 +364,20 @@ func (s *Service) listLocal(tx store.Tx, cursor string, max int, prefix string, 
 // CreatePolicyVersion adds a version to a customer managed policy, which
 // may have at most MaxVersions; setDefault makes it the one in force.
 func (s *Service) CreatePolicyVersion(ctx context.Context, arn, doc string, setDefault bool) (PolicyVersion, error) {
-	if err := checkPolicyARN(arn); err != nil {
-		return PolicyVersion{}, err
-	}
-	if err := checkManagedDocument(doc); err != nil {
-		return PolicyVersion{}, err
-	}
 	var v versionRecord
-	err := s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		rec, err := s.resolveLocal(tx, arn, "changed")
-		if err != nil {
-			return nil, err
-		}
+	err := s.updateLocal(ctx, arn, "changed", checkManagedDocument(doc), func(tx store.Tx, now time.Time, rec *policyRecord) ([]Change, error) {
 		if len(rec.Versions) >= MaxVersions {
 			return nil, errorf(LimitExceeded, "A managed policy can have up to %d versions. Before you create a new version, you must delete an existing version.", MaxVersions)
 		}
 		v = versionRecord{ID: "v" + strconv.Itoa(rec.Next), Document: doc, CreatedAt: now}
 		rec.Next++
 		rec.Versions = append(rec.Versions, v)
-		rec.UpdatedAt = now
 		var changes []Change
 		if setDefault {
 			rec.Default = v.ID
 			changes = []Change{{PolicyARN: arn}}
 		}
-		return changes, putRecord(tx, kindPolicy, rec.Name, rec, now)
+		return changes, saveLocal(tx, rec, now)
 	})
 	if err != nil {
 		return PolicyVersion{}, err
@@ -393,18 +395,8 @@ func noSuchVersion(arn, id string) *Error {
 
 // GetPolicyVersion returns one version of a managed policy.
 func (s *Service) GetPolicyVersion(ctx context.Context, arn, versionID string) (PolicyVersion, error) {
-	if err := checkPolicyARN(arn); err != nil {
-		return PolicyVersion{}, err
-	}
-	if err := checkVersionID(versionID); err != nil {
-		return PolicyVersion{}, err
-	}
 	var out PolicyVersion
-	err := s.view(ctx, func(tx store.Tx) error {
-		r, err := s.resolvePolicy(tx, arn)
-		if err != nil {
-			return err
-		}
+	err := s.viewPolicy(ctx, arn, checkVersionID(versionID), func(_ store.Tx, r policyRef) error {
 		versions := r.versions()
 		i := slices.IndexFunc(versions, func(v PolicyVersion) bool { return v.VersionID == versionID })
 		if i < 0 {
@@ -431,15 +423,8 @@ func (r policyRef) versions() []PolicyVersion {
 
 // ListPolicyVersions lists a managed policy's versions, newest first.
 func (s *Service) ListPolicyVersions(ctx context.Context, arn string, p Page) ([]PolicyVersion, string, error) {
-	if err := checkPolicyARN(arn); err != nil {
-		return nil, "", err
-	}
 	var versions []PolicyVersion
-	err := s.view(ctx, func(tx store.Tx) error {
-		r, err := s.resolvePolicy(tx, arn)
-		if err != nil {
-			return err
-		}
+	err := s.viewPolicy(ctx, arn, nil, func(_ store.Tx, r policyRef) error {
 		versions = r.versions()
 		return nil
 	})
@@ -451,17 +436,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, arn string, p Page) ([
 
 // DeletePolicyVersion deletes a version that is not the default one.
 func (s *Service) DeletePolicyVersion(ctx context.Context, arn, versionID string) error {
-	if err := checkPolicyARN(arn); err != nil {
-		return err
-	}
-	if err := checkVersionID(versionID); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		rec, err := s.resolveLocal(tx, arn, "changed")
-		if err != nil {
-			return nil, err
-		}
+	return s.updateLocal(ctx, arn, "changed", checkVersionID(versionID), func(tx store.Tx, now time.Time, rec *policyRecord) ([]Change, error) {
 		i := slices.IndexFunc(rec.Versions, func(v versionRecord) bool { return v.ID == versionID })
 		switch {
 		case i < 0:
@@ -470,25 +445,14 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, arn, versionID string
 			return nil, errorf(DeleteConflict, "Cannot delete the default version of a policy.")
 		}
 		rec.Versions = slices.Delete(rec.Versions, i, i+1)
-		rec.UpdatedAt = now
-		return nil, putRecord(tx, kindPolicy, rec.Name, rec, now)
+		return nil, saveLocal(tx, rec, now)
 	})
 }
 
 // SetDefaultPolicyVersion makes a version the one in force for every
 // user and role the policy is attached to.
 func (s *Service) SetDefaultPolicyVersion(ctx context.Context, arn, versionID string) error {
-	if err := checkPolicyARN(arn); err != nil {
-		return err
-	}
-	if err := checkVersionID(versionID); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		rec, err := s.resolveLocal(tx, arn, "changed")
-		if err != nil {
-			return nil, err
-		}
+	return s.updateLocal(ctx, arn, "changed", checkVersionID(versionID), func(tx store.Tx, now time.Time, rec *policyRecord) ([]Change, error) {
 		if _, ok := rec.version(versionID); !ok {
 			return nil, noSuchVersion(arn, versionID)
 		}
@@ -496,7 +460,6 @@ func (s *Service) SetDefaultPolicyVersion(ctx context.Context, arn, versionID st
 			return nil, nil
 		}
 		rec.Default = versionID
-		rec.UpdatedAt = now
-		return []Change{{PolicyARN: arn}}, putRecord(tx, kindPolicy, rec.Name, rec, now)
+		return []Change{{PolicyARN: arn}}, saveLocal(tx, rec, now)
 	})
 }

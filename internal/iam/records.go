@@ -29,8 +29,9 @@ const (
 	kindAttachment = "iam/attachment"
 )
 
-// userRecord is a stored user.
-type userRecord struct {
+// entityRecord is what a stored user and a stored role both hold; the
+// JSON fields of userRecord and roleRecord include its own.
+type entityRecord struct {
 	Name      string            `json:"name"`
 	ID        string            `json:"id"`
 	Path      string            `json:"path"`
@@ -40,18 +41,20 @@ type userRecord struct {
 	Attached  []string          `json:"attached,omitempty"` // managed policy ARNs, in attachment order
 }
 
+// common returns the part of a user or role record that both have.
+func (r *entityRecord) common() *entityRecord { return r }
+
+// userRecord is a stored user.
+type userRecord struct {
+	entityRecord
+}
+
 // roleRecord is a stored role.
 type roleRecord struct {
-	Name        string            `json:"name"`
-	ID          string            `json:"id"`
-	Path        string            `json:"path"`
-	Description string            `json:"description,omitempty"`
-	Trust       string            `json:"trust"`
-	MaxSession  int               `json:"maxSession"` // seconds
-	CreatedAt   time.Time         `json:"created"`
-	Tags        []Tag             `json:"tags,omitempty"`
-	Inline      map[string]string `json:"inline,omitempty"`
-	Attached    []string          `json:"attached,omitempty"`
+	entityRecord
+	Description string `json:"description,omitempty"`
+	Trust       string `json:"trust"`
+	MaxSession  int    `json:"maxSession"` // seconds
 }
 
 // policyRecord is a stored customer managed policy with its versions.
@@ -85,6 +88,58 @@ func (p *policyRecord) version(id string) (*versionRecord, bool) {
 
 // key is the object key of a name: IAM names are case-insensitive.
 func key(name string) string { return strings.ToLower(name) }
+
+// recordKind describes a kind of named record (users, roles, customer
+// managed policies): how it is stored, created and reported missing.
+type recordKind struct {
+	kind   string // the store object kind
+	prefix string // of the kind's ids
+	quota  string // the account quota on how many may exist
+	exists string // the EntityAlreadyExists message; %s is the name
+	noSuch string // the NoSuchEntity message; %s is the name
+}
+
+// The kinds of named records.
+var (
+	userRecords = recordKind{kind: kindUser, prefix: "AIDA", quota: "UsersPerAccount",
+		exists: "User with name %s already exists.", noSuch: "The user with name %s cannot be found."}
+	roleRecords = recordKind{kind: kindRole, prefix: "AROA", quota: "RolesPerAccount",
+		exists: "Role with name %s already exists.", noSuch: "The role with name %s cannot be found."}
+	policyRecords = recordKind{kind: kindPolicy, prefix: "ANPA", quota: "PoliciesPerAccount",
+		exists: "A policy called %s already exists. Duplicate names are not allowed."}
+)
+
+// get reads and decodes the record of a name; NoSuchEntity when there is
+// none.
+func (k recordKind) get(tx store.Tx, name string, v any) error {
+	err := getRecord(tx, k.kind, name, v)
+	if notFound(err) {
+		return errorf(NoSuchEntity, k.noSuch, name)
+	}
+	return err
+}
+
+// create stores the record of a new name, which build makes from the
+// record's new id: LimitExceeded when the account already has max
+// records of the kind, EntityAlreadyExists when the name is taken.
+func (k recordKind) create(tx store.Tx, name string, max int, now time.Time, build func(id string) any) error {
+	n, err := tx.CountObjects(k.kind, "")
+	if err != nil {
+		return err
+	}
+	if n >= max {
+		return errorf(LimitExceeded, "Cannot exceed quota for %s: %d", k.quota, max)
+	}
+	id, err := newID(k.prefix)
+	if err != nil {
+		return err
+	}
+	err = insertRecord(tx, k.kind, name, build(id), now)
+	if errors.Is(err, store.ErrExists) {
+		return errorf(EntityAlreadyExists, k.exists, name)
+	}
+	return err
+}
 
 // getRecord reads and decodes the object of kind and name; ErrNotFound
 // when there is none.

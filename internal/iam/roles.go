@@ -65,15 +65,6 @@ func (s *Service) role(r *roleRecord) Role {
 	return out
 }
 
-// getRole reads a role record; NoSuchEntity when there is none.
-func (s *Service) getRole(tx store.Tx, name string, rec *roleRecord) error {
-	err := getRecord(tx, kindRole, name, rec)
-	if notFound(err) {
-		return errorf(NoSuchEntity, "The role with name %s cannot be found.", name)
-	}
-	return err
-}
-
 // checkTrust validates a trust policy document.
 func checkTrust(member, doc string) error {
 	_, size, err := parseDocument(member, doc, policy.ModeTrust)
@@ -123,24 +114,11 @@ func (s *Service) CreateRole(ctx context.Context, in CreateRoleInput) (Role, err
 	}
 	var rec roleRecord
 	err = s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		n, err := tx.CountObjects(kindRole, "")
-		if err != nil {
-			return nil, err
-		}
-		if n >= s.cfg.MaxRoles {
-			return nil, errorf(LimitExceeded, "Cannot exceed quota for RolesPerAccount: %d", s.cfg.MaxRoles)
-		}
-		id, err := newID("AROA")
-		if err != nil {
-			return nil, err
-		}
-		rec = roleRecord{Name: in.RoleName, ID: id, Path: path, Description: in.Description, Trust: in.TrustPolicy,
-			MaxSession: int(in.MaxSessionDuration / time.Second), CreatedAt: now, Tags: in.Tags}
-		err = insertRecord(tx, kindRole, in.RoleName, &rec, now)
-		if errors.Is(err, store.ErrExists) {
-			return nil, errorf(EntityAlreadyExists, "Role with name %s already exists.", in.RoleName)
-		}
-		return []Change{{RoleName: in.RoleName}}, err
+		return []Change{{RoleName: in.RoleName}}, roleRecords.create(tx, in.RoleName, s.cfg.MaxRoles, now, func(id string) any {
+			rec = roleRecord{entityRecord: entityRecord{Name: in.RoleName, ID: id, Path: path, CreatedAt: now, Tags: in.Tags},
+				Description: in.Description, Trust: in.TrustPolicy, MaxSession: int(in.MaxSessionDuration / time.Second)}
+			return &rec
+		})
 	})
 	if err != nil {
 		return Role{}, err
@@ -150,14 +128,12 @@ func (s *Service) CreateRole(ctx context.Context, in CreateRoleInput) (Role, err
 
 // Role returns a role by name (GetRole).
 func (s *Service) Role(ctx context.Context, name string) (Role, error) {
-	if err := checkName("roleName", name, maxNewNameLen); err != nil {
-		return Role{}, err
-	}
-	var rec roleRecord
-	if err := s.view(ctx, func(tx store.Tx) error { return s.getRole(tx, name, &rec) }); err != nil {
-		return Role{}, err
-	}
-	return s.role(&rec), nil
+	var r Role
+	err := s.viewEntity(ctx, RoleEntity, name, nil, func(_ store.Tx, e *entity) error {
+		r = s.role(e.rec.(*roleRecord))
+		return nil
+	})
+	return r, err
 }
 
 // RoleByARN returns the role an ARN of this account names, path included;
@@ -174,7 +150,7 @@ func (s *Service) RoleByARN(ctx context.Context, arn string) (Role, error) {
 		return Role{}, noSuch
 	}
 	var rec roleRecord
-	err := s.view(ctx, func(tx store.Tx) error { return s.getRole(tx, name, &rec) })
+	err := s.view(ctx, func(tx store.Tx) error { return roleRecords.get(tx, name, &rec) })
 	if errors.Is(err, ErrNoSuchEntity) || err == nil && (rec.Path != path || rec.Name != name) {
 		return Role{}, noSuch
 	}
@@ -192,69 +168,26 @@ type ListRolesInput struct {
 
 // ListRoles lists roles whose path starts with PathPrefix, by name.
 func (s *Service) ListRoles(ctx context.Context, in ListRolesInput) ([]Role, string, error) {
-	prefix, err := checkPathPrefix(in.PathPrefix)
+	prefix, max, err := checkListing(in.PathPrefix, in.Page)
 	if err != nil {
 		return nil, "", err
 	}
-	max, err := checkPage(in.Page)
-	if err != nil {
-		return nil, "", err
-	}
-	var recs []roleRecord
-	var next string
-	err = s.view(ctx, func(tx store.Tx) error {
-		var err error
-		recs, next, err = listRecords(tx, kindRole, in.Marker, max, func(r *roleRecord) bool {
-			return strings.HasPrefix(r.Path, prefix)
-		})
-		return err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	roles := make([]Role, len(recs))
-	for i := range recs {
-		roles[i] = s.role(&recs[i])
-	}
-	return roles, next, nil
+	return listEntities(ctx, s, kindRole, prefix, in.Marker, max, s.role)
 }
 
 // DeleteRole deletes a role that has no inline or attached policies left.
 // Sessions of the role lose every permission at once: their policies are
 // read when each request is decided.
 func (s *Service) DeleteRole(ctx context.Context, name string) error {
-	if err := checkName("roleName", name, maxNewNameLen); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		var rec roleRecord
-		if err := s.getRole(tx, name, &rec); err != nil {
-			return nil, err
-		}
-		switch {
-		case len(rec.Inline) > 0:
-			return nil, errorf(DeleteConflict, "Cannot delete entity, must delete policies first.")
-		case len(rec.Attached) > 0:
-			return nil, errorf(DeleteConflict, "Cannot delete entity, must detach all policies first.")
-		}
-		return []Change{{RoleName: rec.Name}}, tx.DeleteObject(kindRole, key(name))
+	return s.updateEntity(ctx, RoleEntity, name, nil, func(tx store.Tx, _ time.Time, e *entity) ([]Change, error) {
+		return e.delete(tx)
 	})
 }
 
 // UpdateAssumeRolePolicy replaces a role's trust policy.
 func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, name, doc string) error {
-	if err := checkName("roleName", name, maxNewNameLen); err != nil {
-		return err
-	}
-	if err := checkTrust("policyDocument", doc); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
-		var rec roleRecord
-		if err := s.getRole(tx, name, &rec); err != nil {
-			return nil, err
-		}
-		rec.Trust = doc
-		return []Change{{RoleName: rec.Name}}, putRecord(tx, kindRole, rec.Name, &rec, now)
+	return s.updateEntity(ctx, RoleEntity, name, checkTrust("policyDocument", doc), func(tx store.Tx, now time.Time, e *entity) ([]Change, error) {
+		e.rec.(*roleRecord).Trust = doc
+		return []Change{e.change()}, e.save(tx, now)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,7 +206,7 @@ func (s *Service) ensureAdmin(ctx context.Context) error {
 			return err
 		}
 		now := s.now().UTC()
-		return insertRecord(tx, kindUser, auth.AdminUser, &userRecord{Name: auth.AdminUser, ID: id, Path: "/", CreatedAt: now}, now)
+		return insertRecord(tx, kindUser, auth.AdminUser, &userRecord{entityRecord{Name: auth.AdminUser, ID: id, Path: "/", CreatedAt: now}}, now)
 	})
 	if err != nil {
 		return fmt.Errorf("iam: record the administrator user: %w", err)
@@ -260,29 +261,30 @@ func listRecords[T any](tx store.Tx, kind, marker string, max int, keep func(*T)
 	return out, next, nil
 }
 
-// pageNames pages a sorted list of names in memory; the marker is the
-// last name returned.
-func pageNames(names []string, p Page) ([]string, string, error) {
+// pageSorted sorts items by key and pages them in memory; the marker is
+// the key of the last item returned.
+func pageSorted[T any](items []T, key func(T) string, p Page) ([]T, string, error) {
 	max, err := checkPage(p)
 	if err != nil {
 		return nil, "", err
 	}
+	slices.SortFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	start := 0
 	if p.Marker != "" {
-		start = len(names)
-		for i, n := range names {
-			if n > p.Marker {
+		start = len(items)
+		for i, it := range items {
+			if key(it) > p.Marker {
 				start = i
 				break
 			}
 		}
 	}
-	end := min(start+max, len(names))
+	end := min(start+max, len(items))
 	next := ""
-	if end < len(names) {
-		next = names[end-1]
+	if end < len(items) {
+		next = key(items[end-1])
 	}
-	return names[start:end], next, nil
+	return items[start:end], next, nil
 }
 
 // pageSlice pages a short list in memory; the marker is the index of the
@@ -324,16 +326,10 @@ func (s *Service) EntityARN(ctx context.Context, typ EntityType, name string) st
 	path := "/"
 	_ = s.view(ctx, func(tx store.Tx) error {
 		e, err := s.loadEntity(tx, typ, name)
-		if err != nil {
-			return err
+		if err == nil {
+			path, name = e.Path, e.Name
 		}
-		switch r := e.rec.(type) {
-		case *userRecord:
-			path, name = r.Path, r.Name
-		case *roleRecord:
-			path, name = r.Path, r.Name
-		}
-		return nil
+		return err
 	})
 	if typ == RoleEntity {
 		return s.roleARN(path, name)

@@ -34,14 +34,14 @@ func (s *Service) CallerIdentity(ctx context.Context, p auth.Principal) (Identit
 			return Identity{}, err
 		}
 		var rec userRecord
-		if err := s.view(ctx, func(tx store.Tx) error { return s.getUser(tx, p.UserName, &rec) }); err != nil {
+		if err := s.view(ctx, func(tx store.Tx) error { return userRecords.get(tx, p.UserName, &rec) }); err != nil {
 			return Identity{}, err
 		}
 		return Identity{UserID: rec.ID, Account: s.cfg.Account, ARN: s.userARN(rec.Path, rec.Name), Type: "User"}, nil
 	case p.Kind == auth.KindRole && p.Session != nil:
 		id := p.Session.RoleName
 		var rec roleRecord
-		err := s.view(ctx, func(tx store.Tx) error { return s.getRole(tx, p.Session.RoleName, &rec) })
+		err := s.view(ctx, func(tx store.Tx) error { return roleRecords.get(tx, p.Session.RoleName, &rec) })
 		switch {
 		case err == nil && (p.Session.RoleID == "" || rec.ID == p.Session.RoleID):
 			id = rec.ID

@@ -92,13 +92,16 @@ func checkPolicyPath(member, v string) (string, error) {
 	return v, checkString(member, v, 1, maxPathLen, policyPathPattern)
 }
 
-// checkPathPrefix checks ListUsers' and ListRoles' PathPrefix; "" means
-// "/".
-func checkPathPrefix(v string) (string, error) {
-	if v == "" {
-		return "/", nil
+// checkListing checks ListUsers' and ListRoles' PathPrefix ("" means
+// "/") and page, and returns the prefix and the page size.
+func checkListing(prefix string, p Page) (string, int, error) {
+	if prefix == "" {
+		prefix = "/"
+	} else if err := checkString("pathPrefix", prefix, 1, maxPathLen, pathPrefixPattern); err != nil {
+		return "", 0, err
 	}
-	return v, checkString("pathPrefix", v, 1, maxPathLen, pathPrefixPattern)
+	max, err := checkPage(p)
+	return prefix, max, err
 }
 
 func checkDescription(v string) error {

@@ -144,6 +144,18 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
+// decodeRequired reads the call's body into v, whose member named member
+// (*field, a field of v) is required.
+func (c *call) decodeRequired(v any, member string, field *string) error {
+	if err := c.decode(v); err != nil {
+		return err
+	}
+	if *field == "" {
+		return required(member)
+	}
+	return nil
+}
+
 // authorize asks API.Authorize whether the signer may perform
 // cognito-identity:<op> on resource.
 func (a *API) authorize(ctx context.Context, c *call, action, resource string) error {

@@ -27,11 +27,8 @@ func describe(i cognito.Identity) identityDescription {
 // does not exist is authorized on "*" before it is reported missing.
 func (a *API) describeIdentity(ctx context.Context, c *call) (any, error) {
 	var in identityIDInput
-	if err := c.decode(&in); err != nil {
+	if err := c.decodeRequired(&in, "IdentityId", &in.IdentityID); err != nil {
 		return nil, err
-	}
-	if in.IdentityID == "" {
-		return nil, required("IdentityId")
 	}
 	i, lookupErr := a.Service.DescribeIdentity(ctx, in.IdentityID)
 	resource := "*"
@@ -183,11 +180,8 @@ type getIDOutput struct {
 
 func (a *API) getID(ctx context.Context, c *call) (any, error) {
 	var in getIDInput
-	if err := c.decode(&in); err != nil {
+	if err := c.decodeRequired(&in, "IdentityPoolId", &in.IdentityPoolID); err != nil {
 		return nil, err
-	}
-	if in.IdentityPoolID == "" {
-		return nil, required("IdentityPoolId")
 	}
 	id, err := a.Service.GetID(ctx, in.IdentityPoolID, in.AccountID, in.Logins)
 	if err != nil {
@@ -216,11 +210,8 @@ type credentialsOutput struct {
 
 func (a *API) getCredentialsForIdentity(ctx context.Context, c *call) (any, error) {
 	var in credentialsInput
-	if err := c.decode(&in); err != nil {
+	if err := c.decodeRequired(&in, "IdentityId", &in.IdentityID); err != nil {
 		return nil, err
-	}
-	if in.IdentityID == "" {
-		return nil, required("IdentityId")
 	}
 	cr, err := a.Service.GetCredentials(ctx, in.IdentityID, in.Logins, in.CustomRoleArn)
 	if err != nil {
@@ -237,11 +228,8 @@ func (a *API) getOpenIDToken(ctx context.Context, c *call) (any, error) {
 		IdentityID string            `json:"IdentityId"`
 		Logins     map[string]string `json:"Logins"`
 	}
-	if err := c.decode(&in); err != nil {
+	if err := c.decodeRequired(&in, "IdentityId", &in.IdentityID); err != nil {
 		return nil, err
-	}
-	if in.IdentityID == "" {
-		return nil, required("IdentityId")
 	}
 	token, err := a.Service.GetOpenIDToken(ctx, in.IdentityID, in.Logins)
 	if err != nil {

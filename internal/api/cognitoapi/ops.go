@@ -117,11 +117,8 @@ type poolIDInput struct {
 // poolCall decodes a request naming a pool and authorizes the action on
 // it.
 func (a *API) poolCall(ctx context.Context, c *call, op string, in any, poolID *string) error {
-	if err := c.decode(in); err != nil {
+	if err := c.decodeRequired(in, "IdentityPoolId", poolID); err != nil {
 		return err
-	}
-	if *poolID == "" {
-		return required("IdentityPoolId")
 	}
 	return a.authorize(ctx, c, actionPrefix+op, a.Service.PoolARN(*poolID))
 }

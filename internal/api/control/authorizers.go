@@ -11,6 +11,7 @@ import (
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/authorizer"
 	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/tags"
 )
 
@@ -109,6 +110,32 @@ type createAuthorizerInput struct {
 	EnableCachingForHTTP   bool              `json:"enableCachingForHttp"`
 }
 
+// nameARN is the answer of Create, Update and SetDefaultAuthorizer, or
+// the error.
+func nameARN(z authorizer.Authorizer, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return authorizerNameARN{AuthorizerName: z.Name, AuthorizerArn: z.ARN}, nil
+}
+
+// description is the answer of Describe and DescribeDefaultAuthorizer,
+// or the error.
+func description(z authorizer.Authorizer, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return describeAuthorizerOutput{AuthorizerDescription: describe(z)}, nil
+}
+
+// optionalStatus reads a status member or parameter; "" when absent.
+func optionalStatus(s string) (authorizer.Status, error) {
+	if s == "" {
+		return "", nil
+	}
+	return authorizer.ParseStatus("status", s)
+}
+
 func (a *API) createAuthorizer(ctx context.Context, r *api.Request) (any, error) {
 	var in createAuthorizerInput
 	if err := awsapi.DecodeJSON(r.Request, r.Body, &in); err != nil {
@@ -118,31 +145,18 @@ func (a *API) createAuthorizer(ctx context.Context, r *api.Request) (any, error)
 		FunctionARN: in.AuthorizerFunctionArn, TokenKeyName: in.TokenKeyName, SigningKeys: in.TokenSigningPublicKeys,
 		SigningDisabled: in.SigningDisabled, EnableCachingForHTTP: in.EnableCachingForHTTP,
 	}
-	if in.Status != "" {
-		st, err := authorizer.ParseStatus("status", in.Status)
-		if err != nil {
-			return nil, err
-		}
-		c.Status = st
-	}
-	ts, err := tags.Check("tags", fromTagJSON(in.Tags))
-	if err != nil {
+	var err error
+	if c.Status, err = optionalStatus(in.Status); err != nil {
 		return nil, err
 	}
-	c.Tags = ts
-	z, err := a.Authorizers.Create(ctx, r.PathValue("authorizerName"), c)
-	if err != nil {
+	if c.Tags, err = tags.Check("tags", fromTagJSON(in.Tags)); err != nil {
 		return nil, err
 	}
-	return authorizerNameARN{AuthorizerName: z.Name, AuthorizerArn: z.ARN}, nil
+	return nameARN(a.Authorizers.Create(ctx, r.PathValue("authorizerName"), c))
 }
 
 func (a *API) describeAuthorizer(ctx context.Context, r *api.Request) (any, error) {
-	z, err := a.Authorizers.Get(ctx, r.PathValue("authorizerName"))
-	if err != nil {
-		return nil, err
-	}
-	return describeAuthorizerOutput{AuthorizerDescription: describe(z)}, nil
+	return description(a.Authorizers.Get(ctx, r.PathValue("authorizerName")))
 }
 
 type updateAuthorizerInput struct {
@@ -162,18 +176,11 @@ func (a *API) updateAuthorizer(ctx context.Context, r *api.Request) (any, error)
 		FunctionARN: in.AuthorizerFunctionArn, TokenKeyName: in.TokenKeyName,
 		SigningKeys: in.TokenSigningPublicKeys, EnableCachingForHTTP: in.EnableCachingForHTTP,
 	}
-	if in.Status != "" {
-		st, err := authorizer.ParseStatus("status", in.Status)
-		if err != nil {
-			return nil, err
-		}
-		u.Status = st
-	}
-	z, err := a.Authorizers.Update(ctx, r.PathValue("authorizerName"), u)
-	if err != nil {
+	var err error
+	if u.Status, err = optionalStatus(in.Status); err != nil {
 		return nil, err
 	}
-	return authorizerNameARN{AuthorizerName: z.Name, AuthorizerArn: z.ARN}, nil
+	return nameARN(a.Authorizers.Update(ctx, r.PathValue("authorizerName"), u))
 }
 
 func (a *API) deleteAuthorizer(ctx context.Context, r *api.Request) (any, error) {
@@ -190,23 +197,24 @@ type listAuthorizersOutput struct {
 	NextMarker  string              `json:"nextMarker,omitempty"`
 }
 
-func (a *API) listAuthorizers(ctx context.Context, r *api.Request) (any, error) {
-	p, err := page(r, "marker", "pageSize")
-	if err != nil {
-		return nil, err
-	}
-	asc, err := queryBool(r, "isAscendingOrder")
-	if err != nil {
-		return nil, err
-	}
+// ascendingPage is markerPage for the listings that are ascending unless
+// isAscendingOrder is false (the SDKs send it only when true).
+func ascendingPage(r *api.Request) (store.Page, bool, error) {
+	p, asc, err := markerPage(r)
 	if r.URL.Query().Get("isAscendingOrder") == "" {
 		asc = true
 	}
+	return p, asc, err
+}
+
+func (a *API) listAuthorizers(ctx context.Context, r *api.Request) (any, error) {
+	p, asc, err := ascendingPage(r)
+	if err != nil {
+		return nil, err
+	}
 	q := authorizer.ListQuery{Ascending: asc, Marker: p.After, PageSize: p.Limit}
-	if s := r.URL.Query().Get("status"); s != "" {
-		if q.Status, err = authorizer.ParseStatus("status", s); err != nil {
-			return nil, err
-		}
+	if q.Status, err = optionalStatus(r.URL.Query().Get("status")); err != nil {
+		return nil, err
 	}
 	zs, next, err := a.Authorizers.List(ctx, q)
 	if err != nil {
@@ -242,19 +250,11 @@ func (a *API) setDefaultAuthorizer(ctx context.Context, r *api.Request) (any, er
 	if in.AuthorizerName == "" {
 		return nil, awsapi.Errorf(awsapi.InvalidRequest, "authorizerName is required.")
 	}
-	z, err := a.Authorizers.SetDefault(ctx, in.AuthorizerName)
-	if err != nil {
-		return nil, err
-	}
-	return authorizerNameARN{AuthorizerName: z.Name, AuthorizerArn: z.ARN}, nil
+	return nameARN(a.Authorizers.SetDefault(ctx, in.AuthorizerName))
 }
 
 func (a *API) describeDefaultAuthorizer(ctx context.Context, _ *api.Request) (any, error) {
-	z, err := a.Authorizers.Default(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return describeAuthorizerOutput{AuthorizerDescription: describe(z)}, nil
+	return description(a.Authorizers.Default(ctx))
 }
 
 func (a *API) clearDefaultAuthorizer(ctx context.Context, _ *api.Request) (any, error) {

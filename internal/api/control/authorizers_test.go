@@ -2,14 +2,8 @@ package control
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,91 +26,88 @@ import (
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/authorizer"
+	"github.com/moat-iot/moat/internal/authorizer/authorizertest"
+	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/store/sqlite"
 )
 
-// authzFixture is the control plane serving only the authorizer
-// operations over a real authorizer service, every caller the
-// administrator; checks records the action and resource of each request.
-type authzFixture struct {
-	c      *iot.Client
-	url    string
-	svc    *authorizer.Service
-	mu     sync.Mutex
-	checks []string // "action resource"
+// TestServer is a control plane serving some operations for the tests of
+// this directory, internal and external: every caller is the
+// administrator, and each authorization is recorded.
+type TestServer struct {
+	Client *iot.Client // an SDK client of the server
+	URL    string
+
+	mu    sync.Mutex
+	asked []string // "action resource"
 }
 
-func newAuthzFixture(t *testing.T, opts authorizer.Options) *authzFixture {
+// NewTestServer serves ops until t ends.
+func NewTestServer(t *testing.T, ops []api.Operation) *TestServer {
+	t.Helper()
+	s := &TestServer{}
+	rt := api.NewRouter(api.Options{MaxBody: 1 << 20, Logger: quiet()}, api.Group{
+		Prefix: "iot:",
+		Authenticate: func(context.Context, *http.Request, []byte) (auth.Principal, error) {
+			return auth.Principal{Kind: auth.KindUser, UserName: auth.AdminUser}, nil
+		},
+		Authorize: func(_ context.Context, _ auth.Principal, action, resource string, _ *api.Request) error {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.asked = append(s.asked, action+" "+resource)
+			return nil
+		},
+		Operations: ops,
+	})
+	srv := httptest.NewServer(rt)
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	s.Client = iot.New(iot.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(), Retryer: aws.NopRetryer{},
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil
+		}),
+	})
+	return s
+}
+
+// Asked returns the "action resource" of each authorization so far.
+func (s *TestServer) Asked() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.asked)
+}
+
+// NewTestStore opens a store in t.TempDir(), closed when t ends.
+func NewTestStore(t *testing.T) store.Store {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "moat.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts.Logger = quiet
-	arns := arn.Builder{Region: "us-east-1", Account: "000000000000"}
-	svc, err := authorizer.New(st, arns, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &authzFixture{svc: svc}
-	a := &API{Authorizers: svc, ARNs: arns}
-	rt := api.NewRouter(api.Options{MaxBody: 1 << 20, Logger: quiet}, api.Group{
-		Prefix: "iot:",
-		Authenticate: func(context.Context, *http.Request, []byte) (auth.Principal, error) {
-			return auth.Principal{Kind: auth.KindUser, UserName: auth.AdminUser}, nil
-		},
-		Authorize: func(_ context.Context, _ auth.Principal, action, resource string, _ *api.Request) error {
-			f.mu.Lock()
-			f.checks = append(f.checks, action+" "+resource)
-			f.mu.Unlock()
-			return nil
-		},
-		Operations: a.authorizerOperations(),
-	})
-	srv := httptest.NewServer(rt)
-	t.Cleanup(srv.Close)
-	f.url = srv.URL
-	f.c = iot.New(iot.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(), Retryer: aws.NopRetryer{},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil
-		}),
-	})
-	return f
+	return st
 }
 
-var testKeys sync.Map // bits -> *rsa.PrivateKey
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func testRSAKey(t *testing.T, bits int) *rsa.PrivateKey {
+// authzFixture serves the authorizer operations over a real authorizer
+// service.
+type authzFixture struct {
+	*TestServer
+	svc *authorizer.Service
+}
+
+func newAuthzFixture(t *testing.T, opts authorizer.Options) *authzFixture {
 	t.Helper()
-	if k, ok := testKeys.Load(bits); ok {
-		return k.(*rsa.PrivateKey)
-	}
-	k, err := rsa.GenerateKey(rand.Reader, bits)
+	opts.Logger = quiet()
+	arns := arn.Builder{Region: "us-east-1", Account: "000000000000"}
+	svc, err := authorizer.New(NewTestStore(t), arns, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	actual, _ := testKeys.LoadOrStore(bits, k)
-	return actual.(*rsa.PrivateKey)
-}
-
-func testKeyPEM(t *testing.T, bits int) string {
-	der, err := x509.MarshalPKIXPublicKey(&testRSAKey(t, bits).PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-}
-
-func testSign(t *testing.T, token string) string {
-	d := sha256.Sum256([]byte(token))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, testRSAKey(t, 2048), crypto.SHA256, d[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(sig)
+	a := &API{Authorizers: svc, ARNs: arns}
+	return &authzFixture{TestServer: NewTestServer(t, a.authorizerOperations()), svc: svc}
 }
 
 func wantAPIError[E error](t *testing.T, err error) E {
@@ -130,7 +122,7 @@ func wantAPIError[E error](t *testing.T, err error) E {
 // listNames lists every authorizer name, ascending.
 func (f *authzFixture) listNames(t *testing.T) string {
 	t.Helper()
-	out, err := f.c.ListAuthorizers(context.Background(), &iot.ListAuthorizersInput{AscendingOrder: true})
+	out, err := f.Client.ListAuthorizers(context.Background(), &iot.ListAuthorizersInput{AscendingOrder: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +142,9 @@ const authzARN = "arn:aws:iot:us-east-1:000000000000:authorizer/"
 func TestAuthorizerOperations_lifecycle(t *testing.T) {
 	ctx := context.Background()
 	f := newAuthzFixture(t, authorizer.Options{})
-	key := testKeyPEM(t, 2048)
+	key := authorizertest.KeyPEM(t, 2048)
 
-	out, err := f.c.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
+	out, err := f.Client.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
 		AuthorizerName: aws.String("tokens"), AuthorizerFunctionArn: aws.String("https://auth.example/fn"),
 		TokenKeyName: aws.String("x-token"), TokenSigningPublicKeys: map[string]string{"k1": key},
 		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("iot")}},
@@ -163,20 +155,20 @@ func TestAuthorizerOperations_lifecycle(t *testing.T) {
 	if aws.ToString(out.AuthorizerArn) != authzARN+"tokens" || aws.ToString(out.AuthorizerName) != "tokens" {
 		t.Fatalf("create: %+v", out)
 	}
-	_, err = f.c.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
+	_, err = f.Client.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
 		AuthorizerName: aws.String("tokens"), AuthorizerFunctionArn: aws.String("https://auth.example/fn"), SigningDisabled: aws.Bool(true),
 	})
 	if e := wantAPIError[*types.ResourceAlreadyExistsException](t, err); aws.ToString(e.ResourceArn) != authzARN+"tokens" {
 		t.Errorf("already exists: %+v", e)
 	}
-	if _, err := f.c.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
+	if _, err := f.Client.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
 		AuthorizerName: aws.String("open"), AuthorizerFunctionArn: aws.String("http://127.0.0.1:9/"),
 		SigningDisabled: aws.Bool(true), Status: types.AuthorizerStatusInactive, EnableCachingForHttp: aws.Bool(true),
 	}); err != nil {
 		t.Fatal(err)
 	}
 
-	d, err := f.c.DescribeAuthorizer(ctx, &iot.DescribeAuthorizerInput{AuthorizerName: aws.String("tokens")})
+	d, err := f.Client.DescribeAuthorizer(ctx, &iot.DescribeAuthorizerInput{AuthorizerName: aws.String("tokens")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,14 +182,14 @@ func TestAuthorizerOperations_lifecycle(t *testing.T) {
 	if got := f.listNames(t); got != "open tokens" {
 		t.Errorf("list: %q", got)
 	}
-	page1, err := f.c.ListAuthorizers(ctx, &iot.ListAuthorizersInput{PageSize: aws.Int32(1), Status: types.AuthorizerStatusActive})
+	page1, err := f.Client.ListAuthorizers(ctx, &iot.ListAuthorizersInput{PageSize: aws.Int32(1), Status: types.AuthorizerStatusActive})
 	if err != nil || len(page1.Authorizers) != 1 || aws.ToString(page1.Authorizers[0].AuthorizerName) != "tokens" {
 		t.Fatalf("list ACTIVE: %+v %v", page1, err)
 	}
 	// The SDK sends isAscendingOrder only when true (absent is
 	// ascending, as ListPolicies); descending order needs it false.
 	var desc listAuthorizersOutput
-	res, err := http.Get(f.url + "/authorizers/?isAscendingOrder=false&pageSize=1")
+	res, err := http.Get(f.URL + "/authorizers/?isAscendingOrder=false&pageSize=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +198,7 @@ func TestAuthorizerOperations_lifecycle(t *testing.T) {
 	if len(desc.Authorizers) != 1 || desc.Authorizers[0].AuthorizerName != "tokens" || desc.NextMarker == "" {
 		t.Fatalf("list descending: %+v", desc)
 	}
-	res, err = http.Get(f.url + "/authorizers/?isAscendingOrder=false&pageSize=1&marker=" + url.QueryEscape(desc.NextMarker))
+	res, err = http.Get(f.URL + "/authorizers/?isAscendingOrder=false&pageSize=1&marker=" + url.QueryEscape(desc.NextMarker))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,54 +208,54 @@ func TestAuthorizerOperations_lifecycle(t *testing.T) {
 	if len(rest.Authorizers) != 1 || rest.Authorizers[0].AuthorizerName != "open" || rest.NextMarker != "" {
 		t.Fatalf("list page 2: %+v", rest)
 	}
-	asc, err := f.c.ListAuthorizers(ctx, &iot.ListAuthorizersInput{PageSize: aws.Int32(1)})
+	asc, err := f.Client.ListAuthorizers(ctx, &iot.ListAuthorizersInput{PageSize: aws.Int32(1)})
 	if err != nil || aws.ToString(asc.Authorizers[0].AuthorizerName) != "open" || asc.NextMarker == nil {
 		t.Fatalf("list ascending: %+v %v", asc, err)
 	}
-	next, err := f.c.ListAuthorizers(ctx, &iot.ListAuthorizersInput{PageSize: aws.Int32(1), Marker: asc.NextMarker})
+	next, err := f.Client.ListAuthorizers(ctx, &iot.ListAuthorizersInput{PageSize: aws.Int32(1), Marker: asc.NextMarker})
 	if err != nil || aws.ToString(next.Authorizers[0].AuthorizerName) != "tokens" || next.NextMarker != nil {
 		t.Fatalf("list ascending page 2: %+v %v", next, err)
 	}
-	_, err = f.c.ListAuthorizers(ctx, &iot.ListAuthorizersInput{Marker: aws.String("bm9wZQ==!")})
+	_, err = f.Client.ListAuthorizers(ctx, &iot.ListAuthorizersInput{Marker: aws.String("bm9wZQ==!")})
 	wantAPIError[*types.InvalidRequestException](t, err)
 
-	_, err = f.c.DeleteAuthorizer(ctx, &iot.DeleteAuthorizerInput{AuthorizerName: aws.String("tokens")})
+	_, err = f.Client.DeleteAuthorizer(ctx, &iot.DeleteAuthorizerInput{AuthorizerName: aws.String("tokens")})
 	wantAPIError[*types.DeleteConflictException](t, err)
-	up, err := f.c.UpdateAuthorizer(ctx, &iot.UpdateAuthorizerInput{
+	up, err := f.Client.UpdateAuthorizer(ctx, &iot.UpdateAuthorizerInput{
 		AuthorizerName: aws.String("tokens"), Status: types.AuthorizerStatusInactive, AuthorizerFunctionArn: aws.String("https://auth.example/v2"),
 	})
 	if err != nil || aws.ToString(up.AuthorizerArn) != authzARN+"tokens" {
 		t.Fatalf("update: %+v %v", up, err)
 	}
-	d, _ = f.c.DescribeAuthorizer(ctx, &iot.DescribeAuthorizerInput{AuthorizerName: aws.String("tokens")})
+	d, _ = f.Client.DescribeAuthorizer(ctx, &iot.DescribeAuthorizerInput{AuthorizerName: aws.String("tokens")})
 	if d.AuthorizerDescription.Status != types.AuthorizerStatusInactive || aws.ToString(d.AuthorizerDescription.AuthorizerFunctionArn) != "https://auth.example/v2" ||
 		aws.ToString(d.AuthorizerDescription.TokenKeyName) != "x-token" {
 		t.Fatalf("after update: %+v", d.AuthorizerDescription)
 	}
 
-	_, err = f.c.DescribeDefaultAuthorizer(ctx, &iot.DescribeDefaultAuthorizerInput{})
+	_, err = f.Client.DescribeDefaultAuthorizer(ctx, &iot.DescribeDefaultAuthorizerInput{})
 	wantAPIError[*types.ResourceNotFoundException](t, err)
-	sd, err := f.c.SetDefaultAuthorizer(ctx, &iot.SetDefaultAuthorizerInput{AuthorizerName: aws.String("tokens")})
+	sd, err := f.Client.SetDefaultAuthorizer(ctx, &iot.SetDefaultAuthorizerInput{AuthorizerName: aws.String("tokens")})
 	if err != nil || aws.ToString(sd.AuthorizerArn) != authzARN+"tokens" {
 		t.Fatalf("set default: %+v %v", sd, err)
 	}
-	_, err = f.c.SetDefaultAuthorizer(ctx, &iot.SetDefaultAuthorizerInput{AuthorizerName: aws.String("open")})
+	_, err = f.Client.SetDefaultAuthorizer(ctx, &iot.SetDefaultAuthorizerInput{AuthorizerName: aws.String("open")})
 	wantAPIError[*types.ResourceAlreadyExistsException](t, err)
-	dd, err := f.c.DescribeDefaultAuthorizer(ctx, &iot.DescribeDefaultAuthorizerInput{})
+	dd, err := f.Client.DescribeDefaultAuthorizer(ctx, &iot.DescribeDefaultAuthorizerInput{})
 	if err != nil || aws.ToString(dd.AuthorizerDescription.AuthorizerName) != "tokens" {
 		t.Fatalf("describe default: %+v %v", dd, err)
 	}
-	_, err = f.c.DeleteAuthorizer(ctx, &iot.DeleteAuthorizerInput{AuthorizerName: aws.String("tokens")})
+	_, err = f.Client.DeleteAuthorizer(ctx, &iot.DeleteAuthorizerInput{AuthorizerName: aws.String("tokens")})
 	wantAPIError[*types.DeleteConflictException](t, err) // the default
-	if _, err := f.c.ClearDefaultAuthorizer(ctx, &iot.ClearDefaultAuthorizerInput{}); err != nil {
+	if _, err := f.Client.ClearDefaultAuthorizer(ctx, &iot.ClearDefaultAuthorizerInput{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.c.ClearDefaultAuthorizer(ctx, &iot.ClearDefaultAuthorizerInput{})
+	_, err = f.Client.ClearDefaultAuthorizer(ctx, &iot.ClearDefaultAuthorizerInput{})
 	wantAPIError[*types.ResourceNotFoundException](t, err)
-	if _, err := f.c.DeleteAuthorizer(ctx, &iot.DeleteAuthorizerInput{AuthorizerName: aws.String("tokens")}); err != nil {
+	if _, err := f.Client.DeleteAuthorizer(ctx, &iot.DeleteAuthorizerInput{AuthorizerName: aws.String("tokens")}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.c.DescribeAuthorizer(ctx, &iot.DescribeAuthorizerInput{AuthorizerName: aws.String("tokens")})
+	_, err = f.Client.DescribeAuthorizer(ctx, &iot.DescribeAuthorizerInput{AuthorizerName: aws.String("tokens")})
 	wantAPIError[*types.ResourceNotFoundException](t, err)
 	if got := f.listNames(t); got != "open" {
 		t.Errorf("list after delete: %q", got)
@@ -281,7 +273,7 @@ func TestAuthorizerOperations_lifecycle(t *testing.T) {
 		"iot:ClearDefaultAuthorizer":    "*",
 	}
 	seen := map[string]bool{}
-	for _, c := range f.checks {
+	for _, c := range f.Asked() {
 		action, resource, _ := strings.Cut(c, " ")
 		if w, ok := want[action]; ok && !seen[action] {
 			seen[action] = true
@@ -301,8 +293,8 @@ func TestAuthorizerOperations_lifecycle(t *testing.T) {
 func TestAuthorizerOperations_badInput(t *testing.T) {
 	ctx := context.Background()
 	f := newAuthzFixture(t, authorizer.Options{})
-	key := testKeyPEM(t, 2048)
-	if _, err := f.c.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
+	key := authorizertest.KeyPEM(t, 2048)
+	if _, err := f.Client.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
 		AuthorizerName: aws.String("keep"), AuthorizerFunctionArn: aws.String("https://auth.example/fn"),
 		TokenKeyName: aws.String("tok"), TokenSigningPublicKeys: map[string]string{"k": key}, Status: types.AuthorizerStatusInactive,
 	}); err != nil {
@@ -314,13 +306,13 @@ func TestAuthorizerOperations_badInput(t *testing.T) {
 			TokenKeyName: aws.String("tok"), TokenSigningPublicKeys: map[string]string{"k": key},
 		}
 		mod(in)
-		_, err := f.c.CreateAuthorizer(ctx, in)
+		_, err := f.Client.CreateAuthorizer(ctx, in)
 		return err
 	}
 	for name, mod := range map[string]func(in *iot.CreateAuthorizerInput){
 		"bad PEM": func(in *iot.CreateAuthorizerInput) { in.TokenSigningPublicKeys = map[string]string{"k": "not a key"} },
 		"short RSA key": func(in *iot.CreateAuthorizerInput) {
-			in.TokenSigningPublicKeys = map[string]string{"k": testKeyPEM(t, 1024)}
+			in.TokenSigningPublicKeys = map[string]string{"k": authorizertest.KeyPEM(t, 1024)}
 		},
 		"no keys":  func(in *iot.CreateAuthorizerInput) { in.TokenSigningPublicKeys = nil },
 		"bad URL":  func(in *iot.CreateAuthorizerInput) { in.AuthorizerFunctionArn = aws.String("ftp://auth.example/") },
@@ -335,30 +327,30 @@ func TestAuthorizerOperations_badInput(t *testing.T) {
 			wantAPIError[*types.InvalidRequestException](t, err)
 		}
 	}
-	_, err := f.c.UpdateAuthorizer(ctx, &iot.UpdateAuthorizerInput{AuthorizerName: aws.String("keep"),
-		TokenSigningPublicKeys: map[string]string{"k": testKeyPEM(t, 1024)}, Status: types.AuthorizerStatusActive})
+	_, err := f.Client.UpdateAuthorizer(ctx, &iot.UpdateAuthorizerInput{AuthorizerName: aws.String("keep"),
+		TokenSigningPublicKeys: map[string]string{"k": authorizertest.KeyPEM(t, 1024)}, Status: types.AuthorizerStatusActive})
 	wantAPIError[*types.InvalidRequestException](t, err)
-	_, err = f.c.UpdateAuthorizer(ctx, &iot.UpdateAuthorizerInput{AuthorizerName: aws.String("keep"), AuthorizerFunctionArn: aws.String("not a url")})
+	_, err = f.Client.UpdateAuthorizer(ctx, &iot.UpdateAuthorizerInput{AuthorizerName: aws.String("keep"), AuthorizerFunctionArn: aws.String("not a url")})
 	wantAPIError[*types.InvalidRequestException](t, err)
 
-	_, err = f.c.UpdateAuthorizer(ctx, &iot.UpdateAuthorizerInput{AuthorizerName: aws.String("ghost"), Status: types.AuthorizerStatusActive})
+	_, err = f.Client.UpdateAuthorizer(ctx, &iot.UpdateAuthorizerInput{AuthorizerName: aws.String("ghost"), Status: types.AuthorizerStatusActive})
 	wantAPIError[*types.ResourceNotFoundException](t, err)
-	_, err = f.c.DeleteAuthorizer(ctx, &iot.DeleteAuthorizerInput{AuthorizerName: aws.String("ghost")})
+	_, err = f.Client.DeleteAuthorizer(ctx, &iot.DeleteAuthorizerInput{AuthorizerName: aws.String("ghost")})
 	wantAPIError[*types.ResourceNotFoundException](t, err)
-	_, err = f.c.SetDefaultAuthorizer(ctx, &iot.SetDefaultAuthorizerInput{AuthorizerName: aws.String("ghost")})
+	_, err = f.Client.SetDefaultAuthorizer(ctx, &iot.SetDefaultAuthorizerInput{AuthorizerName: aws.String("ghost")})
 	wantAPIError[*types.ResourceNotFoundException](t, err)
-	_, err = f.c.TestInvokeAuthorizer(ctx, &iot.TestInvokeAuthorizerInput{AuthorizerName: aws.String("ghost"), Token: aws.String("t")})
+	_, err = f.Client.TestInvokeAuthorizer(ctx, &iot.TestInvokeAuthorizerInput{AuthorizerName: aws.String("ghost"), Token: aws.String("t")})
 	wantAPIError[*types.ResourceNotFoundException](t, err)
 
 	if got := f.listNames(t); got != "keep" {
 		t.Fatalf("authorizers %q", got)
 	}
-	d, err := f.c.DescribeAuthorizer(ctx, &iot.DescribeAuthorizerInput{AuthorizerName: aws.String("keep")})
+	d, err := f.Client.DescribeAuthorizer(ctx, &iot.DescribeAuthorizerInput{AuthorizerName: aws.String("keep")})
 	if err != nil || d.AuthorizerDescription.Status != types.AuthorizerStatusInactive || d.AuthorizerDescription.TokenSigningPublicKeys["k"] != key ||
 		aws.ToString(d.AuthorizerDescription.AuthorizerFunctionArn) != "https://auth.example/fn" {
 		t.Fatalf("keep changed: %+v %v", d.AuthorizerDescription, err)
 	}
-	if _, err := f.c.DescribeDefaultAuthorizer(ctx, &iot.DescribeDefaultAuthorizerInput{}); err == nil {
+	if _, err := f.Client.DescribeDefaultAuthorizer(ctx, &iot.DescribeDefaultAuthorizerInput{}); err == nil {
 		t.Fatal("a default authorizer was set")
 	}
 }
@@ -369,7 +361,7 @@ func TestAuthorizerOperations_limit(t *testing.T) {
 	ctx := context.Background()
 	f := newAuthzFixture(t, authorizer.Options{MaxActive: 1})
 	mk := func(name string) error {
-		_, err := f.c.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{AuthorizerName: aws.String(name),
+		_, err := f.Client.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{AuthorizerName: aws.String(name),
 			AuthorizerFunctionArn: aws.String("https://auth.example/fn"), SigningDisabled: aws.Bool(true)})
 		return err
 	}
@@ -405,19 +397,19 @@ func TestAuthorizerOperations_testInvoke(t *testing.T) {
 		io.WriteString(w, ans)
 	}))
 	t.Cleanup(fn.Close)
-	if _, err := f.c.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
+	if _, err := f.Client.CreateAuthorizer(ctx, &iot.CreateAuthorizerInput{
 		AuthorizerName: aws.String("tokens"), AuthorizerFunctionArn: aws.String(fn.URL),
-		TokenKeyName: aws.String("tok"), TokenSigningPublicKeys: map[string]string{"k": testKeyPEM(t, 2048)},
+		TokenKeyName: aws.String("tok"), TokenSigningPublicKeys: map[string]string{"k": authorizertest.KeyPEM(t, 2048)},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	in := &iot.TestInvokeAuthorizerInput{
-		AuthorizerName: aws.String("tokens"), Token: aws.String("abc"), TokenSignature: aws.String(testSign(t, "abc")),
+		AuthorizerName: aws.String("tokens"), Token: aws.String("abc"), TokenSignature: aws.String(authorizertest.Sign(t, "abc")),
 		HttpContext: &types.HttpContext{Headers: map[string]string{"X-Custom": "1"}, QueryString: aws.String("?a=b")},
 		MqttContext: &types.MqttContext{Username: aws.String("user"), Password: []byte("pass\xff"), ClientId: aws.String("cid")},
 		TlsContext:  &types.TlsContext{ServerName: aws.String("iot.example")},
 	}
-	out, err := f.c.TestInvokeAuthorizer(ctx, in)
+	out, err := f.Client.TestInvokeAuthorizer(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,20 +431,20 @@ func TestAuthorizerOperations_testInvoke(t *testing.T) {
 
 	// A signature that does not verify: the function is not called.
 	n := calls.Load()
-	in.TokenSignature = aws.String(testSign(t, "other"))
-	_, err = f.c.TestInvokeAuthorizer(ctx, in)
+	in.TokenSignature = aws.String(authorizertest.Sign(t, "other"))
+	_, err = f.Client.TestInvokeAuthorizer(ctx, in)
 	if e := wantAPIError[*types.InvalidRequestException](t, err); !strings.Contains(aws.ToString(e.Message), "signature") {
 		t.Errorf("message %q", aws.ToString(e.Message))
 	}
 	if calls.Load() != n {
 		t.Error("the function was called for a bad signature")
 	}
-	in.TokenSignature = aws.String(testSign(t, "abc"))
+	in.TokenSignature = aws.String(authorizertest.Sign(t, "abc"))
 
 	mu.Lock()
 	status, answer = http.StatusInternalServerError, "boom"
 	mu.Unlock()
-	_, err = f.c.TestInvokeAuthorizer(ctx, in)
+	_, err = f.Client.TestInvokeAuthorizer(ctx, in)
 	if e := wantAPIError[*types.InvalidResponseException](t, err); !strings.Contains(aws.ToString(e.Message), "HTTP 500. The function answered: boom") {
 		t.Errorf("message %q", aws.ToString(e.Message))
 	}
@@ -460,7 +452,7 @@ func TestAuthorizerOperations_testInvoke(t *testing.T) {
 	mu.Lock()
 	status, answer = http.StatusOK, `{"isAuthenticated":true,"principalId":"p1","refreshAfterInSeconds":5}`
 	mu.Unlock()
-	_, err = f.c.TestInvokeAuthorizer(ctx, in)
+	_, err = f.Client.TestInvokeAuthorizer(ctx, in)
 	if e := wantAPIError[*types.InvalidResponseException](t, err); !strings.Contains(aws.ToString(e.Message), "refreshAfterInSeconds") {
 		t.Errorf("message %q", aws.ToString(e.Message))
 	}
@@ -468,11 +460,11 @@ func TestAuthorizerOperations_testInvoke(t *testing.T) {
 	mu.Lock()
 	answer = `{"isAuthenticated":false}`
 	mu.Unlock()
-	out, err = f.c.TestInvokeAuthorizer(ctx, in)
+	out, err = f.Client.TestInvokeAuthorizer(ctx, in)
 	if err != nil || aws.ToBool(out.IsAuthenticated) || len(out.PolicyDocuments) != 0 {
 		t.Fatalf("denial: %+v %v", out, err)
 	}
 
-	_, err = f.c.TestInvokeAuthorizer(ctx, &iot.TestInvokeAuthorizerInput{AuthorizerName: aws.String("tokens"), Token: aws.String(strings.Repeat("t", 6145))})
+	_, err = f.Client.TestInvokeAuthorizer(ctx, &iot.TestInvokeAuthorizerInput{AuthorizerName: aws.String("tokens"), Token: aws.String(strings.Repeat("t", 6145))})
 	wantAPIError[*types.InvalidRequestException](t, err)
 }

@@ -52,17 +52,22 @@ type roleAliasInput struct {
 	Tags                      []tagJSON `json:"tags"`
 }
 
-// duration is the requested duration; a member sent as 0 is out of range
-// (the services read 0 as "not given").
-func (in *roleAliasInput) duration() (int, error) {
+// decodeRoleAlias reads a create or update request and its duration; a
+// duration sent as 0 is out of range (the services read 0 as "not
+// given").
+func decodeRoleAlias(r *api.Request) (roleAliasInput, int, error) {
+	var in roleAliasInput
+	if err := awsapi.DecodeJSON(r.Request, r.Body, &in); err != nil {
+		return in, 0, err
+	}
 	if in.CredentialDurationSeconds == nil {
-		return 0, nil
+		return in, 0, nil
 	}
 	d := *in.CredentialDurationSeconds
 	if d < rolealias.MinDuration || d > rolealias.MaxDuration {
-		return 0, awsapi.Errorf(awsapi.InvalidRequest, "credentialDurationSeconds must be %d to %d, got %d.", rolealias.MinDuration, rolealias.MaxDuration, d)
+		return in, 0, awsapi.Errorf(awsapi.InvalidRequest, "credentialDurationSeconds must be %d to %d, got %d.", rolealias.MinDuration, rolealias.MaxDuration, d)
 	}
-	return d, nil
+	return in, d, nil
 }
 
 type roleAliasOutput struct {
@@ -70,20 +75,20 @@ type roleAliasOutput struct {
 	RoleAliasArn string `json:"roleAliasArn"`
 }
 
-func (ra roleAliases) create(ctx context.Context, r *api.Request) (any, error) {
-	var in roleAliasInput
-	if err := awsapi.DecodeJSON(r.Request, r.Body, &in); err != nil {
-		return nil, err
-	}
-	d, err := in.duration()
-	if err != nil {
-		return nil, err
-	}
-	a, err := ra.s.Create(ctx, r.PathValue("roleAlias"), in.RoleArn, d, fromTagJSON(in.Tags))
+// output is Create's and UpdateRoleAlias' answer, or the error.
+func (ra roleAliases) output(a rolealias.Alias, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
 	return roleAliasOutput{RoleAlias: a.Name, RoleAliasArn: ra.s.ARN(a.Name)}, nil
+}
+
+func (ra roleAliases) create(ctx context.Context, r *api.Request) (any, error) {
+	in, d, err := decodeRoleAlias(r)
+	if err != nil {
+		return nil, err
+	}
+	return ra.output(ra.s.Create(ctx, r.PathValue("roleAlias"), in.RoleArn, d, fromTagJSON(in.Tags)))
 }
 
 type roleAliasDescription struct {
@@ -110,19 +115,11 @@ func (ra roleAliases) describe(ctx context.Context, r *api.Request) (any, error)
 }
 
 func (ra roleAliases) update(ctx context.Context, r *api.Request) (any, error) {
-	var in roleAliasInput
-	if err := awsapi.DecodeJSON(r.Request, r.Body, &in); err != nil {
-		return nil, err
-	}
-	d, err := in.duration()
+	in, d, err := decodeRoleAlias(r)
 	if err != nil {
 		return nil, err
 	}
-	a, err := ra.s.Update(ctx, r.PathValue("roleAlias"), in.RoleArn, d)
-	if err != nil {
-		return nil, err
-	}
-	return roleAliasOutput{RoleAlias: a.Name, RoleAliasArn: ra.s.ARN(a.Name)}, nil
+	return ra.output(ra.s.Update(ctx, r.PathValue("roleAlias"), in.RoleArn, d))
 }
 
 func (ra roleAliases) delete(ctx context.Context, r *api.Request) (any, error) {
@@ -134,21 +131,13 @@ type listRoleAliasesOutput struct {
 	NextMarker  string   `json:"nextMarker,omitempty"`
 }
 
-// list pages the aliases by name, ascending unless isAscendingOrder is
-// false (the SDKs send it only when true).
+// list pages the aliases by name (see ascendingPage).
 func (ra roleAliases) list(ctx context.Context, r *api.Request) (any, error) {
-	size, _, err := queryInt(r, "pageSize", 1, 250)
+	p, asc, err := ascendingPage(r)
 	if err != nil {
 		return nil, err
 	}
-	asc, err := queryBool(r, "isAscendingOrder")
-	if err != nil {
-		return nil, err
-	}
-	if r.URL.Query().Get("isAscendingOrder") == "" {
-		asc = true
-	}
-	names, next, err := ra.s.List(ctx, size, r.URL.Query().Get("marker"), asc)
+	names, next, err := ra.s.List(ctx, p.Limit, p.After, asc)
 	if err != nil {
 		return nil, err
 	}

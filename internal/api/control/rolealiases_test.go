@@ -3,13 +3,7 @@ package control_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,53 +11,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 
-	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/api/control"
 	"github.com/moat-iot/moat/internal/arn"
-	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/cognito"
 	"github.com/moat-iot/moat/internal/cognito/cognitotest"
 	"github.com/moat-iot/moat/internal/rolealias"
-	"github.com/moat-iot/moat/internal/store/sqlite"
 )
 
 // roleAliasServer serves the role alias operations over a real service
-// and store, every caller the administrator; asked records the
-// "action resource" of each authorization.
-func roleAliasServer(t *testing.T) (*iot.Client, *rolealias.Service, func() []string) {
+// and store; asked returns the "action resource" of each authorization.
+func roleAliasServer(t *testing.T) (c *iot.Client, svc *rolealias.Service, asked func() []string) {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "moat.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	roles := &cognitotest.Roles{}
 	roles.Put(cognitotest.Role("device-role", cognitotest.TrustService(cognito.CredentialsProviderPrincipal)))
 	roles.Put(cognitotest.Role("other-role", cognitotest.TrustService(cognito.CredentialsProviderPrincipal)))
-	svc := rolealias.New(st, arn.Builder{Region: "us-east-1", Account: "000000000000"}, roles, rolealias.Options{})
-	var mu sync.Mutex
-	var asked []string
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := api.NewRouter(api.Options{MaxBody: 1 << 20, Logger: quiet}, api.Group{
-		Prefix: "iot:",
-		Authenticate: func(context.Context, *http.Request, []byte) (auth.Principal, error) {
-			return auth.Principal{Kind: auth.KindUser, UserName: auth.AdminUser}, nil
-		},
-		Authorize: func(_ context.Context, _ auth.Principal, action, resource string, _ *api.Request) error {
-			mu.Lock()
-			defer mu.Unlock()
-			asked = append(asked, action+" "+resource)
-			return nil
-		},
-		Operations: control.RoleAliasOperations(svc),
-	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c := iot.New(iot.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(), Retryer: aws.NopRetryer{},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil
-		})})
-	return c, svc, func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(asked) }
+	svc = rolealias.New(control.NewTestStore(t), arn.Builder{Region: "us-east-1", Account: "000000000000"}, roles, rolealias.Options{})
+	s := control.NewTestServer(t, control.RoleAliasOperations(svc))
+	return s.Client, svc, s.Asked
 }
 
 const deviceRole = "arn:aws:iam::000000000000:role/device-role"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/awsapi"
@@ -134,6 +135,29 @@ func page(marker *string, maxItems *int) (iam.Page, error) {
 		p.MaxItems = *maxItems
 	}
 	return p, nil
+}
+
+// newARN is the ARN of the user or role (typ "user" or "role") that a
+// create operation names; an absent or empty Path means "/".
+func (c *call) newARN(typ string, path *string, name string) string {
+	p := str(path)
+	if p == "" {
+		p = "/"
+	}
+	return "arn:aws:iam::" + c.iam().Account() + ":" + typ + p + name
+}
+
+// seconds converts a member in seconds (MaxSessionDuration,
+// DurationSeconds): absent is 0, the default; an explicit 0 is -1, which
+// the service refuses as out of range.
+func seconds(n *int) time.Duration {
+	if n == nil {
+		return 0
+	}
+	if d := time.Duration(*n) * time.Second; d != 0 {
+		return d
+	}
+	return -1
 }
 
 func str(p *string) string {

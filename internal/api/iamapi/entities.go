@@ -2,6 +2,7 @@ package iamapi
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/moat-iot/moat/internal/awsapi/query"
 	"github.com/moat-iot/moat/internal/iam"
@@ -19,18 +20,22 @@ type entityIn struct {
 	RoleName *string `query:"RoleName"`
 }
 
-// entity returns the name the operation's entity type needs (UserName or
-// RoleName, both required) and the authorization resource and action
-// noun ("User" or "Role").
-func (c *call) entity(ctx context.Context, typ iam.EntityType, in entityIn) (name, arn, noun string, err error) {
+// entity returns the name of the user or role the operation is about
+// (UserName or RoleName, whichever typ needs; required), once the caller
+// is allowed action on its ARN. action has a %s for the type's noun
+// ("iam:Put%sPolicy": iam:PutUserPolicy, iam:PutRolePolicy).
+func (c *call) entity(ctx context.Context, typ iam.EntityType, in entityIn, action string) (string, error) {
 	p, member, noun := in.UserName, "UserName", "User"
 	if typ == iam.RoleEntity {
 		p, member, noun = in.RoleName, "RoleName", "Role"
 	}
 	if p == nil {
-		return "", "", "", query.Errorf(query.ValidationError, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+		return "", query.Errorf(query.ValidationError, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
 	}
-	return *p, c.iam().EntityARN(ctx, typ, *p), noun, nil
+	if err := c.authorize(ctx, fmt.Sprintf(action, noun), c.iam().EntityARN(ctx, typ, *p)); err != nil {
+		return "", err
+	}
+	return *p, nil
 }
 
 type putPolicyIn struct {
@@ -51,11 +56,8 @@ func decodeEntity[In any](fn func(ctx context.Context, c *call, typ iam.EntityTy
 }
 
 func putEntityPolicy(ctx context.Context, c *call, typ iam.EntityType, e entityIn, in *putPolicyIn) (any, error) {
-	name, arn, noun, err := c.entity(ctx, typ, e)
+	name, err := c.entity(ctx, typ, e, "iam:Put%sPolicy")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:Put"+noun+"Policy", arn); err != nil {
 		return nil, err
 	}
 	return nil, c.iam().PutPolicy(ctx, typ, name, in.PolicyName, in.PolicyDocument)
@@ -66,11 +68,8 @@ type policyNameIn struct {
 }
 
 func getEntityPolicy(ctx context.Context, c *call, typ iam.EntityType, e entityIn, in *policyNameIn) (any, error) {
-	name, arn, noun, err := c.entity(ctx, typ, e)
+	name, err := c.entity(ctx, typ, e, "iam:Get%sPolicy")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:Get"+noun+"Policy", arn); err != nil {
 		return nil, err
 	}
 	stored, doc, err := c.iam().GetInlinePolicy(ctx, typ, name, in.PolicyName)
@@ -87,11 +86,8 @@ func getEntityPolicy(ctx context.Context, c *call, typ iam.EntityType, e entityI
 }
 
 func deleteEntityPolicy(ctx context.Context, c *call, typ iam.EntityType, e entityIn, in *policyNameIn) (any, error) {
-	name, arn, noun, err := c.entity(ctx, typ, e)
+	name, err := c.entity(ctx, typ, e, "iam:Delete%sPolicy")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:Delete"+noun+"Policy", arn); err != nil {
 		return nil, err
 	}
 	return nil, c.iam().DeleteInlinePolicy(ctx, typ, name, in.PolicyName)
@@ -103,11 +99,8 @@ type pageIn struct {
 }
 
 func listEntityPolicies(ctx context.Context, c *call, typ iam.EntityType, e entityIn, in *pageIn) (any, error) {
-	name, arn, noun, err := c.entity(ctx, typ, e)
+	name, err := c.entity(ctx, typ, e, "iam:List%sPolicies")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:List"+noun+"Policies", arn); err != nil {
 		return nil, err
 	}
 	pg, err := page(in.Marker, in.MaxItems)
@@ -129,22 +122,16 @@ type policyARNIn struct {
 }
 
 func attachEntityPolicy(ctx context.Context, c *call, typ iam.EntityType, e entityIn, in *policyARNIn) (any, error) {
-	name, arn, noun, err := c.entity(ctx, typ, e)
+	name, err := c.entity(ctx, typ, e, "iam:Attach%sPolicy")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:Attach"+noun+"Policy", arn); err != nil {
 		return nil, err
 	}
 	return nil, c.iam().AttachPolicy(ctx, typ, name, in.PolicyArn)
 }
 
 func detachEntityPolicy(ctx context.Context, c *call, typ iam.EntityType, e entityIn, in *policyARNIn) (any, error) {
-	name, arn, noun, err := c.entity(ctx, typ, e)
+	name, err := c.entity(ctx, typ, e, "iam:Detach%sPolicy")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:Detach"+noun+"Policy", arn); err != nil {
 		return nil, err
 	}
 	return nil, c.iam().DetachPolicy(ctx, typ, name, in.PolicyArn)
@@ -157,11 +144,8 @@ type listAttachedIn struct {
 }
 
 func listAttachedPolicies(ctx context.Context, c *call, typ iam.EntityType, e entityIn, in *listAttachedIn) (any, error) {
-	name, arn, noun, err := c.entity(ctx, typ, e)
+	name, err := c.entity(ctx, typ, e, "iam:ListAttached%sPolicies")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:ListAttached"+noun+"Policies", arn); err != nil {
 		return nil, err
 	}
 	pg, err := page(in.Marker, in.MaxItems)
@@ -173,9 +157,8 @@ func listAttachedPolicies(ctx context.Context, c *call, typ iam.EntityType, e en
 	if err != nil {
 		return nil, err
 	}
-	out := listAttachedResult{AttachedPolicies: make([]attachedPolicyOut, len(list)), IsTruncated: next != "", Marker: next}
-	for i, a := range list {
-		out.AttachedPolicies[i] = attachedPolicyOut{PolicyName: a.Name, PolicyArn: a.ARN}
+	shape := func(a iam.AttachedPolicy) attachedPolicyOut {
+		return attachedPolicyOut{PolicyName: a.Name, PolicyArn: a.ARN}
 	}
-	return out, nil
+	return listAttachedResult{AttachedPolicies: convert(list, shape), IsTruncated: next != "", Marker: next}, nil
 }

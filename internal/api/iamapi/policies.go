@@ -68,11 +68,7 @@ func listPolicies(ctx context.Context, c *call, in *listPoliciesIn) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	out := listPoliciesResult{Policies: make([]policyOut, len(list)), IsTruncated: next != "", Marker: next}
-	for i, p := range list {
-		out.Policies[i] = policyShape(p)
-	}
-	return out, nil
+	return listPoliciesResult{Policies: convert(list, policyShape), IsTruncated: next != "", Marker: next}, nil
 }
 
 type createPolicyVersionIn struct {
@@ -126,11 +122,8 @@ func listPolicyVersions(ctx context.Context, c *call, in *listPolicyVersionsIn) 
 	if err != nil {
 		return nil, err
 	}
-	out := listPolicyVersionsResult{Versions: make([]policyVersionOut, len(list)), IsTruncated: next != "", Marker: next}
-	for i, v := range list {
-		out.Versions[i] = versionShape(v, false)
-	}
-	return out, nil
+	shape := func(v iam.PolicyVersion) policyVersionOut { return versionShape(v, false) }
+	return listPolicyVersionsResult{Versions: convert(list, shape), IsTruncated: next != "", Marker: next}, nil
 }
 
 func deletePolicyVersion(ctx context.Context, c *call, in *policyVersionIn) (any, error) {

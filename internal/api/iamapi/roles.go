@@ -2,7 +2,6 @@ package iamapi
 
 import (
 	"context"
-	"time"
 
 	"github.com/moat-iot/moat/internal/iam"
 )
@@ -24,22 +23,11 @@ type createRoleIn struct {
 }
 
 func createRole(ctx context.Context, c *call, in *createRoleIn) (any, error) {
-	path := str(in.Path)
-	if path == "" {
-		path = "/"
-	}
-	if err := c.authorize(ctx, "iam:CreateRole", "arn:aws:iam::"+c.iam().Account()+":role"+path+in.RoleName); err != nil {
+	if err := c.authorize(ctx, "iam:CreateRole", c.newARN("role", in.Path, in.RoleName)); err != nil {
 		return nil, err
 	}
-	var maxSession time.Duration
-	if in.MaxSessionDuration != nil {
-		maxSession = time.Duration(*in.MaxSessionDuration) * time.Second
-		if maxSession == 0 {
-			maxSession = -1 // an explicit 0 is out of range
-		}
-	}
-	r, err := c.iam().CreateRole(ctx, iam.CreateRoleInput{RoleName: in.RoleName, Path: str(in.Path),
-		TrustPolicy: in.AssumeRolePolicyDocument, Description: str(in.Description), MaxSessionDuration: maxSession, Tags: tags(in.Tags)})
+	r, err := c.iam().CreateRole(ctx, iam.CreateRoleInput{RoleName: in.RoleName, Path: str(in.Path), TrustPolicy: in.AssumeRolePolicyDocument,
+		Description: str(in.Description), MaxSessionDuration: seconds(in.MaxSessionDuration), Tags: tags(in.Tags)})
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +67,7 @@ func listRoles(ctx context.Context, c *call, in *listRolesIn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listRolesResult{Roles: make([]roleOut, len(roles)), IsTruncated: next != "", Marker: next}
-	for i, r := range roles {
-		out.Roles[i] = roleShape(r)
-	}
-	return out, nil
+	return listRolesResult{Roles: convert(roles, roleShape), IsTruncated: next != "", Marker: next}, nil
 }
 
 func deleteRole(ctx context.Context, c *call, in *roleNameIn) (any, error) {

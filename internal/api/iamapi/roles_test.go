@@ -33,6 +33,9 @@ func TestAPI_Roles(t *testing.T) {
 	apiErr(t, err, "MalformedPolicyDocument", 400)
 	_, err = c.CreateRole(ctx, &iamsdk.CreateRoleInput{RoleName: aws.String("x"), AssumeRolePolicyDocument: aws.String(trustAccount), MaxSessionDuration: aws.Int32(60)})
 	apiErr(t, err, "ValidationError", 400)
+	// An explicit 0 is out of range, not the default.
+	_, err = c.CreateRole(ctx, &iamsdk.CreateRoleInput{RoleName: aws.String("x"), AssumeRolePolicyDocument: aws.String(trustAccount), MaxSessionDuration: aws.Int32(0)})
+	apiErr(t, err, "ValidationError", 400)
 
 	g, err := c.GetRole(ctx, &iamsdk.GetRoleInput{RoleName: aws.String("builder")})
 	if err != nil || aws.ToString(g.Role.RoleId) != aws.ToString(r.RoleId) || unescape(t, g.Role.AssumeRolePolicyDocument) != trustAccount {

@@ -16,9 +16,15 @@ type tagOut struct {
 }
 
 func tagsOut(tags []iam.Tag) []tagOut {
-	out := make([]tagOut, len(tags))
-	for i, t := range tags {
-		out[i] = tagOut{Key: t.Key, Value: t.Value}
+	return convert(tags, func(t iam.Tag) tagOut { return tagOut{Key: t.Key, Value: t.Value} })
+}
+
+// convert makes the answer's shape of each item: a list of len(in),
+// never nil.
+func convert[T, U any](in []T, shape func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = shape(v)
 	}
 	return out
 }

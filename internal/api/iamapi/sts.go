@@ -2,7 +2,6 @@ package iamapi
 
 import (
 	"context"
-	"time"
 
 	"github.com/moat-iot/moat/internal/awsapi/query"
 	"github.com/moat-iot/moat/internal/iam"
@@ -45,15 +44,8 @@ func assumeRole(ctx context.Context, c *call, in *assumeRoleIn) (any, error) {
 	if err := c.authorize(ctx, "sts:AssumeRole", in.RoleArn); err != nil {
 		return nil, err
 	}
-	var d time.Duration
-	if in.DurationSeconds != nil {
-		d = time.Duration(*in.DurationSeconds) * time.Second
-		if d == 0 {
-			d = -1 // an explicit 0 is out of range
-		}
-	}
 	out, err := c.iam().AssumeRole(ctx, iam.AssumeRoleInput{Caller: c.p, RoleARN: in.RoleArn, SessionName: in.RoleSessionName,
-		Duration: d, Tags: tags(in.Tags), ExternalID: str(in.ExternalID), Policy: str(in.Policy), Vars: c.vars()})
+		Duration: seconds(in.DurationSeconds), Tags: tags(in.Tags), ExternalID: str(in.ExternalID), Policy: str(in.Policy), Vars: c.vars()})
 	if err != nil {
 		return nil, err
 	}

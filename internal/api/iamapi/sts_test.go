@@ -112,6 +112,9 @@ func TestAPI_AssumeRole(t *testing.T) {
 	apiErr(t, err, "AccessDenied", 403)
 	_, err = e.stsAs(aliceKey, aliceSecret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(7200)})
 	apiErr(t, err, "ValidationError", 400)
+	// An explicit 0 is out of range, not the default.
+	_, err = e.stsAs(aliceKey, aliceSecret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(0)})
+	apiErr(t, err, "ValidationError", 400)
 	_, err = e.stsAs(aliceKey, aliceSecret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), Policy: aws.String(allowIoT)})
 	apiErr(t, err, "ValidationError", 400)
 	_, err = e.stsAs(aliceKey, aliceSecret, "").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"),

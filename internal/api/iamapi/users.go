@@ -9,8 +9,18 @@ import (
 // User operations: users, their access keys, inline and attached
 // policies. Each is authorized as iam:ACTION on the user's ARN.
 
-func (c *call) userARN(ctx context.Context, name string) string {
-	return c.iam().EntityARN(ctx, iam.UserEntity, name)
+// user returns the user an operation is about: the UserName member, or
+// the caller when it is absent (see userName), once the caller is allowed
+// action on the user's ARN.
+func (c *call) user(ctx context.Context, action string, name *string) (string, error) {
+	n, err := c.userName(name)
+	if err != nil {
+		return "", err
+	}
+	if err := c.authorize(ctx, action, c.iam().EntityARN(ctx, iam.UserEntity, n)); err != nil {
+		return "", err
+	}
+	return n, nil
 }
 
 type createUserIn struct {
@@ -20,11 +30,7 @@ type createUserIn struct {
 }
 
 func createUser(ctx context.Context, c *call, in *createUserIn) (any, error) {
-	path := str(in.Path)
-	if path == "" {
-		path = "/"
-	}
-	if err := c.authorize(ctx, "iam:CreateUser", "arn:aws:iam::"+c.iam().Account()+":user"+path+in.UserName); err != nil {
+	if err := c.authorize(ctx, "iam:CreateUser", c.newARN("user", in.Path, in.UserName)); err != nil {
 		return nil, err
 	}
 	u, err := c.iam().CreateUser(ctx, iam.CreateUserInput{UserName: in.UserName, Path: str(in.Path), Tags: tags(in.Tags)})
@@ -39,11 +45,8 @@ type userNameIn struct {
 }
 
 func getUser(ctx context.Context, c *call, in *userNameIn) (any, error) {
-	name, err := c.userName(in.UserName)
+	name, err := c.user(ctx, "iam:GetUser", in.UserName)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:GetUser", c.userARN(ctx, name)); err != nil {
 		return nil, err
 	}
 	u, err := c.iam().GetUser(ctx, name)
@@ -71,11 +74,7 @@ func listUsers(ctx context.Context, c *call, in *listUsersIn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listUsersResult{Users: make([]userOut, len(users)), IsTruncated: next != "", Marker: next}
-	for i, u := range users {
-		out.Users[i] = userShape(u)
-	}
-	return out, nil
+	return listUsersResult{Users: convert(users, userShape), IsTruncated: next != "", Marker: next}, nil
 }
 
 type requiredUserIn struct {
@@ -83,18 +82,16 @@ type requiredUserIn struct {
 }
 
 func deleteUser(ctx context.Context, c *call, in *requiredUserIn) (any, error) {
-	if err := c.authorize(ctx, "iam:DeleteUser", c.userARN(ctx, in.UserName)); err != nil {
-		return nil, err
-	}
-	return nil, c.iam().DeleteUser(ctx, in.UserName)
-}
-
-func createAccessKey(ctx context.Context, c *call, in *userNameIn) (any, error) {
-	name, err := c.userName(in.UserName)
+	name, err := c.user(ctx, "iam:DeleteUser", &in.UserName)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.authorize(ctx, "iam:CreateAccessKey", c.userARN(ctx, name)); err != nil {
+	return nil, c.iam().DeleteUser(ctx, name)
+}
+
+func createAccessKey(ctx context.Context, c *call, in *userNameIn) (any, error) {
+	name, err := c.user(ctx, "iam:CreateAccessKey", in.UserName)
+	if err != nil {
 		return nil, err
 	}
 	k, err := c.iam().CreateAccessKey(ctx, name)
@@ -111,11 +108,8 @@ type listAccessKeysIn struct {
 }
 
 func listAccessKeys(ctx context.Context, c *call, in *listAccessKeysIn) (any, error) {
-	name, err := c.userName(in.UserName)
+	name, err := c.user(ctx, "iam:ListAccessKeys", in.UserName)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:ListAccessKeys", c.userARN(ctx, name)); err != nil {
 		return nil, err
 	}
 	pg, err := page(in.Marker, in.MaxItems)
@@ -126,11 +120,7 @@ func listAccessKeys(ctx context.Context, c *call, in *listAccessKeysIn) (any, er
 	if err != nil {
 		return nil, err
 	}
-	out := listAccessKeysResult{AccessKeyMetadata: make([]accessKeyOut, len(keys)), IsTruncated: next != "", Marker: next}
-	for i, k := range keys {
-		out.AccessKeyMetadata[i] = accessKeyShape(k)
-	}
-	return out, nil
+	return listAccessKeysResult{AccessKeyMetadata: convert(keys, accessKeyShape), IsTruncated: next != "", Marker: next}, nil
 }
 
 type updateAccessKeyIn struct {
@@ -140,11 +130,8 @@ type updateAccessKeyIn struct {
 }
 
 func updateAccessKey(ctx context.Context, c *call, in *updateAccessKeyIn) (any, error) {
-	name, err := c.userName(in.UserName)
+	name, err := c.user(ctx, "iam:UpdateAccessKey", in.UserName)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:UpdateAccessKey", c.userARN(ctx, name)); err != nil {
 		return nil, err
 	}
 	return nil, c.iam().UpdateAccessKey(ctx, name, in.AccessKeyID, in.Status)
@@ -156,11 +143,8 @@ type deleteAccessKeyIn struct {
 }
 
 func deleteAccessKey(ctx context.Context, c *call, in *deleteAccessKeyIn) (any, error) {
-	name, err := c.userName(in.UserName)
+	name, err := c.user(ctx, "iam:DeleteAccessKey", in.UserName)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.authorize(ctx, "iam:DeleteAccessKey", c.userARN(ctx, name)); err != nil {
 		return nil, err
 	}
 	return nil, c.iam().DeleteAccessKey(ctx, name, in.AccessKeyID)
