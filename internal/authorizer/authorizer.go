@@ -2,8 +2,6 @@ package authorizer
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/moat-iot/moat/internal/awsapi"
+	"github.com/moat-iot/moat/internal/paging"
 	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/tags"
 )
@@ -80,10 +79,12 @@ type ListQuery struct {
 	PageSize int // 0 means 250
 }
 
+// decode is the authorizer of a store object: its JSON value, with the
+// name, ARN and times that are not in the value.
 func (s *Service) decode(o store.Object) (Authorizer, error) {
 	var a Authorizer
-	if err := json.Unmarshal(o.Value, &a); err != nil {
-		return a, fmt.Errorf("authorizer %s: stored value: %w", o.Key, err)
+	if err := store.DecodeJSON(o, &a); err != nil {
+		return a, err
 	}
 	a.Name = o.Key
 	a.ARN = s.ARN(o.Key)
@@ -181,13 +182,9 @@ func (s *Service) Create(ctx context.Context, name string, c Config) (Authorizer
 	if err := s.check(&a); err != nil {
 		return Authorizer{}, err
 	}
-	value, err := json.Marshal(a)
-	if err != nil {
-		return Authorizer{}, err
-	}
 	now := s.stamp()
 	a.CreatedAt, a.UpdatedAt = now, now
-	err = s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
 		exists := awsapi.Errorf(awsapi.ResourceAlreadyExists, "Authorizer %s already exists.", name)
 		exists.ResourceID, exists.ResourceARN = name, a.ARN
 		if _, err := tx.Object(Kind, name); err == nil {
@@ -198,7 +195,7 @@ func (s *Service) Create(ctx context.Context, name string, c Config) (Authorizer
 		if err := s.checkQuota(tx, true, a.Status == Active); err != nil {
 			return err
 		}
-		err := tx.InsertObject(store.Object{Kind: Kind, Key: name, Value: value, CreatedAt: now, UpdatedAt: now})
+		err := store.InsertJSON(tx, store.Object{Kind: Kind, Key: name, CreatedAt: now, UpdatedAt: now}, a)
 		if errors.Is(err, store.ErrExists) {
 			return exists
 		}
@@ -265,12 +262,8 @@ func (s *Service) Update(ctx context.Context, name string, u Update) (Authorizer
 				return err
 			}
 		}
-		value, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
 		a.UpdatedAt = s.stamp()
-		return tx.UpdateObject(store.Object{Kind: Kind, Key: name, Value: value, Version: o.Version, UpdatedAt: a.UpdatedAt})
+		return store.UpdateJSON(tx, store.Object{Kind: Kind, Key: name, Version: o.Version, UpdatedAt: a.UpdatedAt}, a)
 	})
 	if err != nil {
 		return Authorizer{}, err
@@ -320,11 +313,10 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 func (s *Service) List(ctx context.Context, q ListQuery) ([]Authorizer, string, error) {
 	after := ""
 	if q.Marker != "" {
-		b, err := base64.StdEncoding.DecodeString(q.Marker)
-		if err != nil || CheckName("marker", string(b)) != nil {
+		var ok bool
+		if after, ok = paging.After(q.Marker); !ok || CheckName("marker", after) != nil {
 			return nil, "", fmt.Errorf("authorizer marker: %w", store.ErrInvalidCursor)
 		}
-		after = string(b)
 	}
 	size := q.PageSize
 	if size <= 0 || size > 250 {
@@ -339,37 +331,22 @@ func (s *Service) List(ctx context.Context, q ListQuery) ([]Authorizer, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	if !q.Ascending {
-		slices.Reverse(all)
+	if q.Status != "" {
+		all = slices.DeleteFunc(all, func(a Authorizer) bool { return a.Status != q.Status })
 	}
-	out := make([]Authorizer, 0, size)
-	for _, a := range all {
-		if after != "" && (q.Ascending && a.Name <= after || !q.Ascending && a.Name >= after) {
-			continue
-		}
-		if q.Status != "" && a.Status != q.Status {
-			continue
-		}
-		if len(out) == size {
-			return out, base64.StdEncoding.EncodeToString([]byte(out[size-1].Name)), nil
-		}
-		out = append(out, a)
-	}
-	return out, "", nil
+	page, next := paging.Page(all, func(a Authorizer) string { return a.Name }, after, q.Ascending, size)
+	return page, next, nil
 }
 
 // defaultName is the default authorizer's name inside tx; "" if none.
 func defaultName(tx store.Tx) (string, error) {
-	o, err := tx.Object(DefaultKind, defaultKey)
+	var d defaultRecord
+	_, err := store.GetJSON(tx, DefaultKind, defaultKey, &d)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
-	}
-	var d defaultRecord
-	if err := json.Unmarshal(o.Value, &d); err != nil {
-		return "", fmt.Errorf("default authorizer: stored value: %w", err)
 	}
 	return d.Name, nil
 }
@@ -408,9 +385,8 @@ func (s *Service) SetDefault(ctx context.Context, name string) (Authorizer, erro
 			e.ResourceID, e.ResourceARN = cur, s.ARN(cur)
 			return e
 		}
-		value, _ := json.Marshal(defaultRecord{Name: name})
 		now := s.stamp()
-		return tx.InsertObject(store.Object{Kind: DefaultKind, Key: defaultKey, Value: value, CreatedAt: now, UpdatedAt: now})
+		return store.InsertJSON(tx, store.Object{Kind: DefaultKind, Key: defaultKey, CreatedAt: now, UpdatedAt: now}, defaultRecord{Name: name})
 	})
 	if err != nil {
 		return Authorizer{}, err

@@ -1,9 +1,7 @@
 package cognito
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/moat-iot/moat/internal/store"
@@ -12,24 +10,24 @@ import (
 // getJSON reads the object kind/key and decodes its JSON value; missing
 // is the error when there is none.
 func getJSON[T any](tx store.Tx, kind, key string, missing error) (T, error) {
-	o, err := tx.Object(kind, key)
+	var v T
+	_, err := store.GetJSON(tx, kind, key, &v)
 	if errors.Is(err, store.ErrNotFound) {
-		var zero T
-		return zero, missing
+		return v, missing
 	}
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return decodeJSON[T](o)
+	return v, nil
 }
 
 // decodeJSON decodes an object's JSON value.
 func decodeJSON[T any](o store.Object) (T, error) {
 	var v T
-	if err := json.Unmarshal(o.Value, &v); err != nil {
+	if err := store.DecodeJSON(o, &v); err != nil {
 		var zero T
-		return zero, fmt.Errorf("%s %s: %w", o.Kind, o.Key, err)
+		return zero, err
 	}
 	return v, nil
 }
@@ -37,13 +35,9 @@ func decodeJSON[T any](o store.Object) (T, error) {
 // putJSON writes v as the JSON value of the object kind/key: a new object
 // (insert) or a change.
 func putJSON(tx store.Tx, kind, key string, v any, insert bool, created, updated time.Time) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	o := store.Object{Kind: kind, Key: key, Value: b, CreatedAt: created, UpdatedAt: updated}
+	o := store.Object{Kind: kind, Key: key, CreatedAt: created, UpdatedAt: updated}
 	if insert {
-		return tx.InsertObject(o)
+		return store.InsertJSON(tx, o, v)
 	}
-	return tx.UpdateObject(o)
+	return store.UpdateJSON(tx, o, v)
 }

@@ -15,10 +15,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/moat-iot/moat/internal/authorizer/authorizertest"
 	"github.com/moat-iot/moat/internal/config"
 	"github.com/moat-iot/moat/internal/moattest"
 )
@@ -252,18 +251,15 @@ type signingKey struct {
 	pem  string // the public key, as CreateAuthorizer's tokenSigningPublicKeys take it
 }
 
-// newSigningKey makes a 2048-bit key.
+// newSigningKey makes a 2048-bit key, another one at each call (tests
+// need a key that is not their authorizer's), unlike authorizertest.Key.
 func newSigningKey(t testing.TB) signingKey {
 	t.Helper()
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signingKey{priv: priv, pem: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}
+	return signingKey{priv: priv, pem: authorizertest.PublicKeyPEM(t, &priv.PublicKey)}
 }
 
 // sign is the token's x-amz-customauthorizer-signature.

@@ -3,7 +3,6 @@ package iam
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -144,32 +143,18 @@ func (k recordKind) create(tx store.Tx, name string, max int, now time.Time, bui
 // getRecord reads and decodes the object of kind and name; ErrNotFound
 // when there is none.
 func getRecord(tx store.Tx, kind, name string, v any) error {
-	o, err := tx.Object(kind, key(name))
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(o.Value, v); err != nil {
-		return fmt.Errorf("iam: decode %s %q: %w", kind, name, err)
-	}
-	return nil
+	_, err := store.GetJSON(tx, kind, key(name), v)
+	return err
 }
 
 // insertRecord stores a new object; ErrExists when the name is taken.
 func insertRecord(tx store.Tx, kind, name string, v any, now time.Time) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.InsertObject(store.Object{Kind: kind, Key: key(name), Value: b, CreatedAt: now, UpdatedAt: now})
+	return store.InsertJSON(tx, store.Object{Kind: kind, Key: key(name), CreatedAt: now, UpdatedAt: now}, v)
 }
 
 // putRecord replaces an existing object.
 func putRecord(tx store.Tx, kind, name string, v any, now time.Time) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.UpdateObject(store.Object{Kind: kind, Key: key(name), Value: b, UpdatedAt: now})
+	return store.UpdateJSON(tx, store.Object{Kind: kind, Key: key(name), UpdatedAt: now}, v)
 }
 
 // attachmentKey is the object key of the attachment of policy ref to a

@@ -17,11 +17,7 @@ package rolealias
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +25,7 @@ import (
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/cognito"
 	"github.com/moat-iot/moat/internal/names"
+	"github.com/moat-iot/moat/internal/paging"
 	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/tags"
 )
@@ -134,31 +131,22 @@ func (s *Service) checkRole(ctx context.Context, roleARN string) error {
 	return nil
 }
 
+// get reads a role alias; ResourceNotFoundException if there is none.
 func get(tx store.Tx, name string) (Alias, error) {
-	o, err := tx.Object(Kind, name)
+	var a Alias
+	_, err := store.GetJSON(tx, Kind, name, &a)
 	if errors.Is(err, store.ErrNotFound) {
 		return Alias{}, awsapi.Errorf(awsapi.ResourceNotFound, "Role alias %s does not exist.", name)
 	}
 	if err != nil {
 		return Alias{}, err
 	}
-	var a Alias
-	if err := json.Unmarshal(o.Value, &a); err != nil {
-		return Alias{}, fmt.Errorf("role alias %s: %w", name, err)
-	}
 	return a, nil
 }
 
-func put(tx store.Tx, a Alias, insert bool) error {
-	b, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	o := store.Object{Kind: Kind, Key: a.Name, Value: b, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
-	if insert {
-		return tx.InsertObject(o)
-	}
-	return tx.UpdateObject(o)
+// object is the store object of a role alias, its value aside.
+func (a Alias) object() store.Object {
+	return store.Object{Kind: Kind, Key: a.Name, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
 // Create makes a role alias (CreateRoleAlias); durationSeconds 0 means
@@ -195,7 +183,7 @@ func (s *Service) Create(ctx context.Context, name, roleARN string, durationSeco
 		if n >= s.opts.Max {
 			return awsapi.Errorf(awsapi.LimitExceeded, "The account already has the maximum of %d role aliases.", s.opts.Max)
 		}
-		if err := put(tx, a, true); err != nil {
+		if err := store.InsertJSON(tx, a.object(), a); err != nil {
 			return err
 		}
 		return tags.Put(tx, s.ARN(name), tm)
@@ -246,7 +234,7 @@ func (s *Service) Update(ctx context.Context, name, roleARN string, durationSeco
 			a.DurationSeconds = durationSeconds
 		}
 		a.UpdatedAt = s.now()
-		return put(tx, a, false)
+		return store.UpdateJSON(tx, a.object(), a)
 	})
 	return a, err
 }
@@ -281,11 +269,10 @@ func (s *Service) List(ctx context.Context, pageSize int, marker string, ascendi
 	}
 	var after string
 	if marker != "" {
-		b, err := base64.StdEncoding.DecodeString(marker)
-		if err != nil || CheckName(string(b)) != nil {
+		var ok bool
+		if after, ok = paging.After(marker); !ok || CheckName(after) != nil {
 			return nil, "", awsapi.Errorf(awsapi.InvalidRequest, "The pagination token (marker) is not valid.")
 		}
-		after = string(b)
 	}
 	var all []string
 	err := s.st.View(ctx, func(tx store.Tx) error {
@@ -307,21 +294,6 @@ func (s *Service) List(ctx context.Context, pageSize int, marker string, ascendi
 	if err != nil {
 		return nil, "", err
 	}
-	if !ascending {
-		slices.Reverse(all)
-	}
-	if after != "" {
-		i := slices.IndexFunc(all, func(n string) bool {
-			c := strings.Compare(n, after)
-			return ascending && c > 0 || !ascending && c < 0
-		})
-		if i < 0 {
-			i = len(all)
-		}
-		all = all[i:]
-	}
-	if len(all) <= pageSize {
-		return all, "", nil
-	}
-	return all[:pageSize], base64.StdEncoding.EncodeToString([]byte(all[pageSize-1])), nil
+	page, next := paging.Names(all, after, ascending, pageSize)
+	return page, next, nil
 }

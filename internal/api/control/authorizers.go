@@ -11,7 +11,6 @@ import (
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/authorizer"
 	"github.com/moat-iot/moat/internal/awsapi"
-	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/tags"
 )
 
@@ -195,16 +194,6 @@ type authorizerSummary struct {
 type listAuthorizersOutput struct {
 	Authorizers []authorizerSummary `json:"authorizers"`
 	NextMarker  string              `json:"nextMarker,omitempty"`
-}
-
-// ascendingPage is markerPage for the listings that are ascending unless
-// isAscendingOrder is false (the SDKs send it only when true).
-func ascendingPage(r *api.Request) (store.Page, bool, error) {
-	p, asc, err := markerPage(r)
-	if r.URL.Query().Get("isAscendingOrder") == "" {
-		asc = true
-	}
-	return p, asc, err
 }
 
 func (a *API) listAuthorizers(ctx context.Context, r *api.Request) (any, error) {

@@ -8,7 +8,6 @@ import (
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/certs"
-	"github.com/moat-iot/moat/internal/store"
 )
 
 // caOperations are the customer CA operations (reference §6.2) and
@@ -174,16 +173,6 @@ func (a *API) listCertificatesByCA(ctx context.Context, r *api.Request) (any, er
 		return nil, err
 	}
 	return listCertificatesOutput{Certificates: certItems(a, cs), NextMarker: next}, nil
-}
-
-// markerPage reads marker, pageSize and isAscendingOrder.
-func markerPage(r *api.Request) (store.Page, bool, error) {
-	p, err := page(r, "marker", "pageSize")
-	if err != nil {
-		return store.Page{}, false, err
-	}
-	asc, err := queryBool(r, "isAscendingOrder")
-	return p, asc, err
 }
 
 type registerCertificateInput struct {

@@ -127,11 +127,7 @@ type listCertificatesOutput struct {
 }
 
 func (a *API) listCertificates(ctx context.Context, r *api.Request) (any, error) {
-	p, err := page(r, "marker", "pageSize")
-	if err != nil {
-		return nil, err
-	}
-	asc, err := queryBool(r, "isAscendingOrder")
+	p, asc, err := markerPage(r)
 	if err != nil {
 		return nil, err
 	}

@@ -2,11 +2,6 @@ package control_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -14,14 +9,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 
-	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/api/control"
 	"github.com/moat-iot/moat/internal/arn"
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/cognito"
 	"github.com/moat-iot/moat/internal/cognito/cognitotest"
 	"github.com/moat-iot/moat/internal/policies"
-	"github.com/moat-iot/moat/internal/store/sqlite"
 )
 
 // TestIdentityTargets checks Cognito identity ids as policy targets in
@@ -29,11 +22,7 @@ import (
 // as the access layer reads them.
 func TestIdentityTargets(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "moat.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := control.NewTestStore(t)
 	arns := arn.Builder{Region: "us-east-1", Account: "000000000000"}
 	pols := policies.New(st, arns)
 	ids, err := cognito.New(st, auth.New(st, arns.Region, arns.Account), &cognitotest.Roles{}, cognito.Options{Region: arns.Region, Account: arns.Account})
@@ -49,20 +38,7 @@ func TestIdentityTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &control.API{Policies: pols, ARNs: arns}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.NewRouter(api.Options{MaxBody: 1 << 20, Logger: quiet}, api.Group{
-		Prefix: "iot:",
-		Authenticate: func(context.Context, *http.Request, []byte) (auth.Principal, error) {
-			return auth.Principal{Kind: auth.KindUser, UserName: auth.AdminUser}, nil
-		},
-		Authorize:  func(context.Context, auth.Principal, string, string, *api.Request) error { return nil },
-		Operations: a.Operations(),
-	}))
-	t.Cleanup(srv.Close)
-	c := iot.New(iot.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(), Retryer: aws.NopRetryer{},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil
-		})})
+	c := control.NewTestServer(t, a.Operations()).Client
 	for _, n := range []string{"p1", "p2"} {
 		if _, err := c.CreatePolicy(ctx, &iot.CreatePolicyInput{PolicyName: aws.String(n), PolicyDocument: aws.String(seedPolicy)}); err != nil {
 			t.Fatal(err)

@@ -73,16 +73,9 @@ type listPoliciesOutput struct {
 }
 
 func (a *API) listPolicies(ctx context.Context, r *api.Request) (any, error) {
-	p, err := page(r, "marker", "pageSize")
+	p, asc, err := ascendingPage(r)
 	if err != nil {
 		return nil, err
-	}
-	asc, err := queryBool(r, "isAscendingOrder")
-	if err != nil {
-		return nil, err
-	}
-	if r.URL.Query().Get("isAscendingOrder") == "" {
-		asc = true
 	}
 	ps, next, err := a.Policies.List(ctx, p, asc)
 	if err != nil {

@@ -2,14 +2,13 @@ package control
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/names"
+	"github.com/moat-iot/moat/internal/paging"
 	"github.com/moat-iot/moat/internal/store"
 )
 
@@ -63,35 +62,28 @@ type listPrincipalPoliciesOutput struct {
 // listPrincipalPolicies lists the policies attached to a principal. A
 // principal has at most policies.MaxPoliciesPerTarget of them, so the whole
 // list is read, ordered as asked (ascending by name unless isAscendingOrder
-// is false) and paged in memory; the marker is the base64 of the last name
-// returned. A certificate principal that does not exist is
+// is false) and paged in memory by package paging (the marker is the
+// base64 of the last name returned). A certificate principal that does not exist is
 // ResourceNotFoundException.
 func (a *API) listPrincipalPolicies(ctx context.Context, r *api.Request) (any, error) {
 	principal, err := principalOf(r)
 	if err != nil {
 		return nil, err
 	}
-	size, _, err := queryInt(r, "pageSize", 1, 250)
+	q, asc, err := ascendingPage(r)
 	if err != nil {
 		return nil, err
 	}
+	size := q.Limit
 	if size == 0 {
 		size = 100
 	}
-	asc, err := queryBool(r, "isAscendingOrder")
-	if err != nil {
-		return nil, err
-	}
-	if r.URL.Query().Get("isAscendingOrder") == "" {
-		asc = true
-	}
 	var after string
-	if m := r.URL.Query().Get("marker"); m != "" {
-		b, err := base64.StdEncoding.DecodeString(m)
-		if err != nil || len(b) == 0 {
+	if q.After != "" {
+		var ok bool
+		if after, ok = paging.After(q.After); !ok {
 			return nil, awsapi.Errorf(awsapi.InvalidRequest, "The pagination token (marker) is not valid.")
 		}
-		after = string(b)
 	}
 	if id, ok := a.ARNs.Own(principal, "cert"); ok {
 		if _, err := a.Certs.Describe(ctx, id); err != nil {
@@ -112,25 +104,10 @@ func (a *API) listPrincipalPolicies(ctx context.Context, r *api.Request) (any, e
 		p.After = next
 	}
 	slices.Sort(all)
-	if !asc {
-		slices.Reverse(all)
-	}
-	if after != "" {
-		i := slices.IndexFunc(all, func(n string) bool {
-			c := strings.Compare(n, after)
-			return asc && c > 0 || !asc && c < 0
-		})
-		if i < 0 {
-			i = len(all)
-		}
-		all = all[i:]
-	}
-	out := listPrincipalPoliciesOutput{Policies: make([]policyItem, 0, min(size, len(all)))}
-	for _, n := range all[:min(size, len(all))] {
+	ns, next := paging.Names(all, after, asc, size)
+	out := listPrincipalPoliciesOutput{Policies: make([]policyItem, 0, len(ns)), NextMarker: next}
+	for _, n := range ns {
 		out.Policies = append(out.Policies, a.policyItem(n))
-	}
-	if len(all) > size {
-		out.NextMarker = base64.StdEncoding.EncodeToString([]byte(all[size-1]))
 	}
 	return out, nil
 }
@@ -151,11 +128,8 @@ func (a *API) listPolicyPrincipals(ctx context.Context, r *api.Request) (any, er
 	if name == "" {
 		return nil, names.Required("policyName (x-amzn-iot-policy header)")
 	}
-	p, err := page(r, "marker", "pageSize")
+	p, _, err := markerPage(r)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := queryBool(r, "isAscendingOrder"); err != nil {
 		return nil, err
 	}
 	ts, next, err := a.Policies.Targets(ctx, name, p)
