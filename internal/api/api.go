@@ -30,6 +30,19 @@ type Request struct {
 	Body      []byte
 	Principal auth.Principal
 	ID        string // request id, also in the X-Amzn-RequestId header
+	// authorize is the group's Authorize for this caller (Authorize).
+	authorize func(ctx context.Context, action, resource string) error
+}
+
+// Authorize decides a further action the operation needs besides its own
+// (iam:PassRole on a role the request names), as the operation's own
+// action was: the same principal, the same policies, the same refusal.
+// A Request the router did not make allows nothing.
+func (r *Request) Authorize(ctx context.Context, action, resource string) error {
+	if r.authorize == nil {
+		return awsapi.Errorf(awsapi.AccessDenied, "%s on %s cannot be authorized here.", action, resource)
+	}
+	return r.authorize(ctx, action, resource)
 }
 
 // Handler serves one operation. It returns the response value (encoded as
@@ -197,6 +210,9 @@ func (rt *Router) serve(w http.ResponseWriter, hr *http.Request, g *Group, op Op
 		return
 	}
 	req := &Request{Request: hr, Body: body, Principal: p, ID: id}
+	req.authorize = func(ctx context.Context, action, resource string) error {
+		return g.Authorize(ctx, p, action, resource, req)
+	}
 	for _, resource := range op.resources(req) {
 		if err := g.Authorize(ctx, p, g.Prefix+op.Name, resource, req); err != nil {
 			rt.finishAs(w, hr, op.Name, id, start, p, err)

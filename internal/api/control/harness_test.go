@@ -20,6 +20,7 @@ import (
 
 	"github.com/moat-iot/moat/internal/api"
 	"github.com/moat-iot/moat/internal/auth"
+	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/store/sqlite"
 )
@@ -31,8 +32,19 @@ type TestServer struct {
 	Client *iot.Client // an SDK client of the server
 	URL    string
 
-	mu    sync.Mutex
-	asked []string // "action resource"
+	mu     sync.Mutex
+	asked  []string        // "action resource"
+	denied map[string]bool // actions refused (Deny)
+}
+
+// Deny makes the server refuse action from now on (AccessDeniedException).
+func (s *TestServer) Deny(action string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.denied == nil {
+		s.denied = map[string]bool{}
+	}
+	s.denied[action] = true
 }
 
 // NewTestServer serves ops until t ends.
@@ -48,6 +60,9 @@ func NewTestServer(t *testing.T, ops []api.Operation) *TestServer {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.asked = append(s.asked, action+" "+resource)
+			if s.denied[action] {
+				return awsapi.Errorf(awsapi.AccessDenied, "User: admin is not authorized to perform: %s on resource: %s", action, resource)
+			}
 			return nil
 		},
 		Operations: ops,

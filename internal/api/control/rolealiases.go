@@ -88,6 +88,9 @@ func (ra roleAliases) create(ctx context.Context, r *api.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := passRole(ctx, r, in.RoleArn); err != nil {
+		return nil, err
+	}
 	return ra.output(ra.s.Create(ctx, r.PathValue("roleAlias"), in.RoleArn, d, fromTagJSON(in.Tags)))
 }
 
@@ -119,6 +122,9 @@ func (ra roleAliases) update(ctx context.Context, r *api.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := passRole(ctx, r, in.RoleArn); err != nil {
+		return nil, err
+	}
 	return ra.output(ra.s.Update(ctx, r.PathValue("roleAlias"), in.RoleArn, d))
 }
 
@@ -142,4 +148,15 @@ func (ra roleAliases) list(ctx context.Context, r *api.Request) (any, error) {
 		return nil, err
 	}
 	return listRoleAliasesOutput{RoleAliases: append(make([]string, 0, len(names)), names...), NextMarker: next}, nil
+}
+
+// passRole checks that the caller may pass the role a role alias names to
+// IoT (iam:PassRole on the role's ARN), as AWS requires for
+// CreateRoleAlias and UpdateRoleAlias: whoever may create an alias must
+// not thereby hand devices a role they could not use themselves.
+func passRole(ctx context.Context, r *api.Request, roleARN string) error {
+	if roleARN == "" {
+		return nil
+	}
+	return r.Authorize(ctx, "iam:PassRole", roleARN)
 }

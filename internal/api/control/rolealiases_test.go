@@ -105,6 +105,7 @@ func TestRoleAliases(t *testing.T) {
 	want := map[string]bool{
 		"iot:CreateRoleAlias " + aliasARN: true, "iot:DescribeRoleAlias " + aliasARN: true, "iot:UpdateRoleAlias " + aliasARN: true,
 		"iot:DeleteRoleAlias " + aliasARN: true, "iot:ListRoleAliases *": true,
+		"iam:PassRole " + deviceRole: true, "iam:PassRole arn:aws:iam::000000000000:role/other-role": true,
 	}
 	for _, a := range asked() {
 		delete(want, a)
@@ -175,5 +176,35 @@ func TestRoleAliases_Errors(t *testing.T) {
 	}
 	if names, _, _ := svc.List(ctx, 0, "", true); !slices.Equal(names, []string{"kept"}) {
 		t.Fatalf("aliases = %v", names)
+	}
+}
+
+// TestRoleAliases_PassRole checks that creating or repointing a role alias
+// needs iam:PassRole on its role, and that a refusal changes nothing.
+func TestRoleAliases_PassRole(t *testing.T) {
+	roles := &cognitotest.Roles{}
+	roles.Put(cognitotest.Role("device-role", cognitotest.TrustService(cognito.CredentialsProviderPrincipal)))
+	svc := rolealias.New(control.NewTestStore(t), arn.Builder{Region: "us-east-1", Account: "000000000000"}, roles, rolealias.Options{})
+	s := control.NewTestServer(t, control.RoleAliasOperations(svc))
+	ctx := context.Background()
+	if _, err := s.Client.CreateRoleAlias(ctx, &iot.CreateRoleAliasInput{RoleAlias: aws.String("kept"), RoleArn: aws.String(deviceRole)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Deny("iam:PassRole")
+	_, err := s.Client.CreateRoleAlias(ctx, &iot.CreateRoleAliasInput{RoleAlias: aws.String("uploader"), RoleArn: aws.String(deviceRole)})
+	apiErr(t, err, "AccessDeniedException", 403)
+	_, err = s.Client.UpdateRoleAlias(ctx, &iot.UpdateRoleAliasInput{RoleAlias: aws.String("kept"), RoleArn: aws.String(deviceRole), CredentialDurationSeconds: aws.Int32(900)})
+	apiErr(t, err, "AccessDeniedException", 403)
+	// Changing only the duration passes no role.
+	if _, err := s.Client.UpdateRoleAlias(ctx, &iot.UpdateRoleAliasInput{RoleAlias: aws.String("kept"), CredentialDurationSeconds: aws.Int32(1800)}); err != nil {
+		t.Fatalf("UpdateRoleAlias without a role: %v", err)
+	}
+	l, err := s.Client.ListRoleAliases(ctx, &iot.ListRoleAliasesInput{})
+	if err != nil || !slices.Equal(l.RoleAliases, []string{"kept"}) {
+		t.Fatalf("after refusals: %v, %v", l.RoleAliases, err)
+	}
+	d, err := s.Client.DescribeRoleAlias(ctx, &iot.DescribeRoleAliasInput{RoleAlias: aws.String("kept")})
+	if err != nil || aws.ToInt32(d.RoleAliasDescription.CredentialDurationSeconds) != 1800 {
+		t.Fatalf("kept alias: %+v, %v", d, err)
 	}
 }
