@@ -53,7 +53,10 @@ type roleRecord struct {
 	entityRecord
 	Description string `json:"description,omitempty"`
 	Trust       string `json:"trust"`
-	MaxSession  int    `json:"maxSession"` // seconds
+	// TrustIDs are the unique ids of the users and roles the trust policy
+	// names by ARN, when it was stored (trustids.go).
+	TrustIDs   map[string]string `json:"trustIds,omitempty"`
+	MaxSession int               `json:"maxSession"` // seconds
 }
 
 // policyRecord is a stored customer managed policy with its versions.

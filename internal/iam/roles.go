@@ -31,6 +31,7 @@ type Role struct {
 	CreatedAt          time.Time
 	Tags               []Tag
 	trust              *policy.Compiled
+	trustIDs           map[string]string // ARN -> unique id (trustids.go)
 }
 
 // Trusts reports whether the role's trust policy lets a principal assume
@@ -58,7 +59,8 @@ func (r Role) Trusts(principalType, principal string, vars *policy.Vars) bool {
 
 func (s *Service) role(r *roleRecord) Role {
 	out := Role{Name: r.Name, ID: r.ID, Path: r.Path, ARN: s.roleARN(r.Path, r.Name), Description: r.Description,
-		TrustPolicy: r.Trust, MaxSessionDuration: time.Duration(r.MaxSession) * time.Second, CreatedAt: r.CreatedAt, Tags: r.Tags}
+		TrustPolicy: r.Trust, MaxSessionDuration: time.Duration(r.MaxSession) * time.Second, CreatedAt: r.CreatedAt, Tags: r.Tags,
+		trustIDs: r.TrustIDs}
 	if d, err := (policy.ParseOptions{MaxSize: maxDocumentLen, Mode: policy.ModeTrust}).Parse([]byte(r.Trust)); err == nil {
 		out.trust, _ = policy.Compile(out.ARN+" trust", "", d)
 	}
@@ -114,9 +116,13 @@ func (s *Service) CreateRole(ctx context.Context, in CreateRoleInput) (Role, err
 	}
 	var rec roleRecord
 	err = s.update(ctx, func(tx store.Tx, now time.Time) ([]Change, error) {
+		ids, err := s.trustIDs(tx, in.TrustPolicy)
+		if err != nil {
+			return nil, err
+		}
 		return []Change{{RoleName: in.RoleName}}, roleRecords.create(tx, in.RoleName, s.cfg.MaxRoles, now, func(id string) any {
 			rec = roleRecord{entityRecord: entityRecord{Name: in.RoleName, ID: id, Path: path, CreatedAt: now, Tags: in.Tags},
-				Description: in.Description, Trust: in.TrustPolicy, MaxSession: int(in.MaxSessionDuration / time.Second)}
+				Description: in.Description, Trust: in.TrustPolicy, TrustIDs: ids, MaxSession: int(in.MaxSessionDuration / time.Second)}
 			return &rec
 		})
 	})
@@ -187,7 +193,12 @@ func (s *Service) DeleteRole(ctx context.Context, name string) error {
 // UpdateAssumeRolePolicy replaces a role's trust policy.
 func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, name, doc string) error {
 	return s.updateEntity(ctx, RoleEntity, name, checkTrust("policyDocument", doc), func(tx store.Tx, now time.Time, e *entity) ([]Change, error) {
-		e.rec.(*roleRecord).Trust = doc
+		ids, err := s.trustIDs(tx, doc)
+		if err != nil {
+			return nil, err
+		}
+		r := e.rec.(*roleRecord)
+		r.Trust, r.TrustIDs = doc, ids
 		return []Change{e.change()}, e.save(tx, now)
 	})
 }

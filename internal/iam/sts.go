@@ -142,6 +142,15 @@ func (s *Service) AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumeRol
 	if !role.Trusts(policy.PrincipalAWS, callerARN, &vars) {
 		return AssumeRoleOutput{}, denied
 	}
+	var userID string
+	if ids := vars.Extra["aws:userid"]; len(ids) == 1 {
+		userID = ids[0]
+	}
+	if role.staleTrust(in.Caller, callerARN, userID) && !role.trustsOtherwise(callerARN, in.Caller.Kind == auth.KindRole, &vars) {
+		// The trust names a user or role of the caller's name that was
+		// deleted since: not the caller.
+		return AssumeRoleOutput{}, denied
+	}
 	now := s.now().UTC()
 	sess := auth.Session{RoleName: role.Name, RoleARN: role.ARN, RoleID: role.ID, SessionName: in.SessionName, Source: auth.SourceSTS,
 		SourceARN: callerARN, IssuedAt: now, Expiration: now.Add(in.Duration)}

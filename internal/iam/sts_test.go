@@ -175,3 +175,46 @@ func TestService_SessionBoundToRoleID(t *testing.T) {
 		t.Fatalf("CallerIdentity of the old session = %+v, %v; must not name the new role", id, err)
 	}
 }
+
+// TestService_TrustBoundToUserID: a trust policy naming a user by ARN
+// trusts that user, not a user made later under the same name (IAM
+// records the unique id); another statement (the account) still counts,
+// and storing the trust policy again trusts the new user.
+func TestService_TrustBoundToUserID(t *testing.T) {
+	f := newFixture(t)
+	mustUser(t, f, "alice")
+	byARN := `{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/alice"},"Action":"sts:AssumeRole"}}`
+	byARNOrAccount := `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/alice"},"Action":"sts:AssumeRole"},
+	  {"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"sts:AssumeRole"}]}`
+	named, err := f.CreateRole(ctx, CreateRoleInput{RoleName: "named", TrustPolicy: byARN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := f.CreateRole(ctx, CreateRoleInput{RoleName: "both", TrustPolicy: byARNOrAccount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assume := func(roleARN string) error {
+		_, err := f.AssumeRole(ctx, AssumeRoleInput{Caller: userPrincipal("alice"), RoleARN: roleARN, SessionName: "s1"})
+		return err
+	}
+	if err := assume(named.ARN); err != nil {
+		t.Fatalf("the named user: %v", err)
+	}
+	if err := f.DeleteUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	mustUser(t, f, "alice")
+	if err := assume(named.ARN); !errors.Is(err, ErrAccessDenied) {
+		t.Fatalf("a new user of the same name: %v, want AccessDenied", err)
+	}
+	if err := assume(both.ARN); err != nil {
+		t.Fatalf("trusted by account too: %v", err)
+	}
+	if err := f.UpdateAssumeRolePolicy(ctx, "named", byARN); err != nil {
+		t.Fatal(err)
+	}
+	if err := assume(named.ARN); err != nil {
+		t.Fatalf("after the trust policy is stored again: %v", err)
+	}
+}
