@@ -31,22 +31,9 @@ const awsIot = require('aws-iot-device-sdk');
 
 const opts = JSON.parse(process.argv[2]);
 
-function report(event, fields) {
-  process.stdout.write(JSON.stringify(Object.assign({event}, fields)) + '\n');
-}
+const {report, finish, bound} = require('./report');
 
-let finished = false;
-function finish(code, event, fields) {
-  if (finished) {
-    return;
-  }
-  finished = true;
-  report(event, fields);
-  // Exit once stdout is flushed, without waiting for the client's timers.
-  process.stdout.write('', () => process.exit(code));
-}
-
-setTimeout(() => finish(2, 'timeout', {}), opts.timeoutMs || 10000);
+bound(opts.timeoutMs);
 
 const device = awsIot.device({
   protocol: opts.customAuthHeaders ? 'wss-custom-auth' : 'wss',
