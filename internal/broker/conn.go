@@ -21,8 +21,8 @@ import (
 type conn struct {
 	b *Broker
 	// nc is the connection MQTT flows over: a *tls.Conn (over an idleConn
-	// when the broker's accept loop made it) or whatever ServeConn was
-	// given (a WebSocket stream, a TLS connection of the HTTPS port).
+	// when the broker's accept loop or WrapListener made it) or whatever
+	// else ServeConn was given (a WebSocket stream).
 	nc       net.Conn
 	r        *packet.Reader
 	version  packet.Version

@@ -31,11 +31,11 @@ import (
 //     unused).
 //
 // The read deadline (1.5 × the keep-alive) applies to the wait as to any
-// read; a close wakes it. Where none of this is available (no
-// syscall.RawConn, or a connection not made by the broker's accept loop,
-// such as ServeConn's WebSocket streams and TLS connections of the HTTPS
-// port) the reader simply reads, and waits inside the connection's Read
-// in its goroutine.
+// read; a close wakes it. The same goes for a *tls.Conn handed to
+// ServeConn over a connection of WrapListener (MQTT by ALPN on the HTTPS
+// port). Where none of this is available (no syscall.RawConn, or any other
+// connection, such as ServeConn's WebSocket streams) the reader simply
+// reads, and waits inside the connection's Read in its goroutine.
 
 // errNoWait is idleConn.wait's answer where waiting outside crypto/tls is
 // not possible.
@@ -50,9 +50,9 @@ func (c *conn) idle() bool {
 	return canWait && ic != nil && ic.tc != nil && c.r.Buffered() == 0 && ic.probeIdle()
 }
 
-// ic is the connection's idleConn, or nil if it has none (a connection not
-// made by the broker's accept loop: ServeConn's) or its socket cannot be
-// waited for (not a syscall.Conn).
+// ic is the connection's idleConn, or nil if it has none (a connection
+// made neither by the broker's accept loop nor over WrapListener) or its
+// socket cannot be waited for (not a syscall.Conn).
 func (c *conn) ic() *idleConn {
 	tc, ok := c.nc.(*tls.Conn)
 	if !ok {

@@ -64,8 +64,8 @@ func (wouldBlock) Error() string   { return "broker: read would block" }
 func (wouldBlock) Timeout() bool   { return true }
 func (wouldBlock) Temporary() bool { return true }
 
-// newIdleConn wraps an accepted TCP connection for tls.Server; an idleConn
-// is returned as it is.
+// newIdleConn wraps an accepted TCP connection for tls.Server (the accept
+// loop's, WrapListener's); an idleConn is returned as it is.
 func newIdleConn(nc net.Conn) *idleConn {
 	if ic, ok := nc.(*idleConn); ok {
 		return ic

@@ -1,11 +1,5 @@
 package broker
 
-import "net"
-
-// NewIdleConn is newIdleConn for the external tests, whose listener
-// wraps accepted connections as the accept loop does.
-func NewIdleConn(nc net.Conn) net.Conn { return newIdleConn(nc) }
-
 // connOf returns clientID's current connection, or nil.
 func (b *Broker) connOf(clientID string) *conn {
 	b.mu.Lock()

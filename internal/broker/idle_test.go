@@ -20,18 +20,6 @@ import (
 // are cut into TLS records and TCP segments, waits at a record boundary,
 // parking, and what ends a parked connection.
 
-// idleListener wraps accepted connections in the broker's record layer,
-// as the accept loop does.
-type idleListener struct{ net.Listener }
-
-func (l idleListener) Accept() (net.Conn, error) {
-	nc, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return broker.NewIdleConn(nc), nil
-}
-
 // startIdleBroker is startBroker whose connections have the record layer
 // (and so wait for packets outside crypto/tls, and park).
 func startIdleBroker(t testing.TB, mod func(*broker.Limits)) *testBroker {
@@ -54,7 +42,7 @@ func startIdleBroker(t testing.TB, mod func(*broker.Limits)) *testBroker {
 	}
 	srvTLS := &tls.Config{Certificates: []tls.Certificate{id}, ClientAuth: tls.RequireAnyClientCert, MinVersion: tls.VersionTLS12}
 	served := make(chan error, 1)
-	go func() { served <- b.Serve(idleListener{ln}, srvTLS) }()
+	go func() { served <- b.Serve(broker.WrapListener(ln), srvTLS) }()
 	tb := &testBroker{Broker: b, addr: ln.Addr().String()}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wireTimeout)

@@ -42,8 +42,9 @@ var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // other. The returned channel is closed when the connection has ended, at
 // once if it was refused or the broker is shut down.
 //
-// The reader waits for an idle connection inside nc.Read, in a goroutine
-// (idle parking needs the broker's own accept loop: see idle.go). nc's
+// If nc is a *tls.Conn over a connection of WrapListener, an idle
+// connection is parked as the MQTT port's are (see idle.go); otherwise
+// the reader waits for it inside nc.Read, in a goroutine. nc's
 // Close must not block for long (the broker closes connections while
 // kicking them); deadlines must interrupt Read and Write with a net.Error
 // whose Timeout is true. AcceptRate applies to the broker's listener only:

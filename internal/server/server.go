@@ -404,8 +404,13 @@ func (s *Server) serveAll(h http.Handler) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	// ALPN: HTTP/2 and HTTP/1.1, and MQTT by x-amzn-mqtt-ca and mqtt.
-	s.configureHTTPS(s.https, tlsCfg)
-	go s.serve("https", func() error { return s.https.Serve(tls.NewListener(s.httpsLn, tlsCfg)) })
+	// The HTTPS listener handshakes and gives MQTT connections to the
+	// broker itself, the others to s.https (alpn.go).
+	configureHTTPS(s.https, tlsCfg)
+	httpsLn := newALPNListener(s.httpsLn, tlsCfg, handshakeTimeout(s.https), func(tc *tls.Conn, transport string) {
+		serveMQTT(s.broker, tc, transport)
+	})
+	go s.serve("https", func() error { return s.https.Serve(httpsLn) })
 	s.log.Info("listening", "listener", "https", "addr", s.HTTPSAddr, "serves",
 		"iot control plane, iot-data plane (device certificates or SigV4), /health, /metrics, MQTT over WebSocket at /mqtt, MQTT by ALPN x-amzn-mqtt-ca and mqtt")
 	mqttTLS, err := s.pki.ServerTLSConfig(tls.RequireAnyClientCert, nil)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -32,7 +33,8 @@ import (
 //
 //	go test -run '^$' -bench IdleMemory -benchtime 1x ./internal/wsmqtt/
 //
-// (MOAT_IDLE_CONNS sets the number of connections, default 1000).
+// (MOAT_IDLE_CONNS sets the number of connections, default 1000;
+// MOAT_IDLE_PROFILE=PREFIX writes heap profiles, see writeHeapProfile).
 
 func TestMain(m *testing.M) {
 	if os.Getenv("MOAT_IDLE_CHILD") != "" {
@@ -137,6 +139,9 @@ func measureIdle(b *testing.B, mode string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if os.Getenv("MOAT_IDLE_PROFILE") != "" {
+		runtime.MemProfileRate = 512 // every connection's allocations, in detail
+	}
 	heap0, stack0, g0 := inUse()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -173,8 +178,26 @@ func measureIdle(b *testing.B, mode string, n int) {
 	}
 	time.Sleep(time.Second) // idle: TLS connections park after 100 ms
 	heap1, stack1, g1 := inUse()
+	writeHeapProfile(b, mode)
 	b.ReportMetric(float64(int64(heap1)-int64(heap0))/float64(n), "heap-B/conn")
 	b.ReportMetric(float64(int64(stack1)-int64(stack0))/float64(n), "stack-B/conn")
 	b.ReportMetric(float64(int64(heap1+stack1)-int64(heap0+stack0))/float64(n), "B/conn")
 	b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
+}
+
+// writeHeapProfile writes the heap profile to $MOAT_IDLE_PROFILE-mode.pprof
+// if MOAT_IDLE_PROFILE is set (go tool pprof -sample_index=inuse_space).
+func writeHeapProfile(b *testing.B, mode string) {
+	prefix := os.Getenv("MOAT_IDLE_PROFILE")
+	if prefix == "" {
+		return
+	}
+	f, err := os.Create(prefix + "-" + mode + ".pprof")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
