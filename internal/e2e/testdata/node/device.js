@@ -31,7 +31,7 @@ const awsIot = require('aws-iot-device-sdk');
 
 const opts = JSON.parse(process.argv[2]);
 
-const {report, finish, bound} = require('./report');
+const {report, finish, bound, subscribe, reportMessages} = require('./report');
 
 bound(opts.timeoutMs);
 
@@ -84,28 +84,10 @@ device.on('connect', () => {
     publish();
     return;
   }
-  device.subscribe(opts.subscribe, {qos: 1}, (err, granted) => {
-    if (err) {
-      finish(1, 'failed', {reason: 'subscribe: ' + err.message});
-      return;
-    }
-    const qos = granted && granted[0] ? granted[0].qos : -1;
-    if (qos !== 0 && qos !== 1) {
-      finish(1, 'failed', {reason: 'subscribe refused: granted QoS ' + qos});
-      return;
-    }
-    report('subscribed', {granted: qos});
-  });
+  subscribe(device, opts.subscribe);
 });
 
-let gotMessage = false;
-device.on('message', (topic, payload) => {
-  report('message', {topic, payload: payload.toString()});
-  if (!gotMessage) {
-    gotMessage = true;
-    publish();
-  }
-});
+reportMessages(device, () => publish());
 
 device.on('error', (err) => {
   lastError = err && err.message ? err.message : String(err);

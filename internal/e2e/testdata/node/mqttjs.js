@@ -28,7 +28,7 @@ const mqtt = require('mqtt');
 
 const opts = JSON.parse(process.argv[2]);
 
-const {report, finish, bound} = require('./report');
+const {report, finish, bound, subscribe, reportMessages} = require('./report');
 
 bound(opts.timeoutMs);
 
@@ -84,28 +84,10 @@ client.on('connect', () => {
     publishAll(opts.publish || []);
     return;
   }
-  client.subscribe(opts.subscribe, {qos: 1}, (err, granted) => {
-    if (err) {
-      finish(1, 'failed', {reason: 'subscribe: ' + err.message});
-      return;
-    }
-    const qos = granted && granted[0] ? granted[0].qos : -1;
-    if (qos !== 0 && qos !== 1) {
-      finish(1, 'failed', {reason: 'subscribe refused: granted QoS ' + qos});
-      return;
-    }
-    report('subscribed', {granted: qos});
-  });
+  subscribe(client, opts.subscribe);
 });
 
-let gotMessage = false;
-client.on('message', (topic, payload) => {
-  report('message', {topic, payload: payload.toString()});
-  if (!gotMessage) {
-    gotMessage = true;
-    publishAll(opts.publish || []);
-  }
-});
+reportMessages(client, () => publishAll(opts.publish || []));
 
 client.on('error', (err) => {
   lastError = err && err.message ? err.message : String(err);
