@@ -7,15 +7,12 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/moat-iot/moat/internal/moattest"
 )
@@ -31,26 +28,7 @@ const seedPolicy = `{
 }`
 
 // apiErr asserts err is an AWS API error with code and HTTP status.
-func apiErr(t *testing.T, err error, code string, status int) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %s", code)
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %v is not an API error", err)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("error code = %s (%s), want %s", ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
-	var re *smithyhttp.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("error %v carries no HTTP response", err)
-	}
-	if re.HTTPStatusCode() != status {
-		t.Fatalf("status = %d, want %d", re.HTTPStatusCode(), status)
-	}
-}
+var apiErr = moattest.WantAPIError
 
 // TestDeviceFlow walks the seed's management flow with the real SDK: keys
 // and a certificate, a policy, a thing, and the attachments; then reads

@@ -22,14 +22,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	iamsdk "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/moat-iot/moat/internal/api/iamapi"
 	"github.com/moat-iot/moat/internal/auth"
 	"github.com/moat-iot/moat/internal/awsapi"
 	"github.com/moat-iot/moat/internal/iam"
+	"github.com/moat-iot/moat/internal/moattest"
 	"github.com/moat-iot/moat/internal/policy"
 	"github.com/moat-iot/moat/internal/store"
 	"github.com/moat-iot/moat/internal/store/sqlite"
@@ -247,26 +246,7 @@ func form(kv ...string) string {
 }
 
 // apiErr asserts err is an AWS API error with this code and status.
-func apiErr(t *testing.T, err error, code string, status int) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %s", code)
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %v is not an API error", err)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("error code = %s (%s), want %s", ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
-	var re *smithyhttp.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("error %v carries no HTTP response", err)
-	}
-	if re.HTTPStatusCode() != status {
-		t.Fatalf("status = %d, want %d", re.HTTPStatusCode(), status)
-	}
-}
+var apiErr = moattest.WantAPIError
 
 // eventually retries f until it succeeds or 3 s pass.
 func eventually(t *testing.T, f func() error) {
