@@ -108,7 +108,7 @@ func rootHandler(cog *cognitoapi.API, q *iamapi.API, h http.Handler) http.Handle
 			case cognitoapi.Handles(r):
 				cog.ServeHTTP(w, r)
 				return
-			case strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/x-www-form-urlencoded"):
+			case iamapi.IsQueryRequest(r):
 				q.ServeHTTP(w, r)
 				return
 			}
