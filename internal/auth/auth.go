@@ -99,7 +99,7 @@ type Authenticator struct {
 	region  string
 	account string
 	keys    keyCache
-	session sessionKeys
+	session sessionKeyCache
 	now     func() time.Time // for tests
 	// AutoRegistrar, if set, is asked about unregistered and
 	// PENDING_ACTIVATION client certificates (JITR; see Certificate).

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moat-iot/moat/internal/auth/sigv4"
@@ -112,35 +113,42 @@ type Credentials struct {
 // IsTemporaryKeyID reports whether id names temporary credentials (ASIA...).
 func IsTemporaryKeyID(id string) bool { return strings.HasPrefix(id, "ASIA") }
 
-// sessionKeys are the derived keys; loaded once from the store.
+// sessionKeys are the derived keys.
 type sessionKeys struct {
-	mu     sync.Mutex
-	loaded bool
-	aead   cipher.AEAD
-	mac    []byte
+	aead cipher.AEAD
+	mac  []byte
+}
+
+// sessionKeyCache loads the keys from the store once; after that every
+// request reads them without a lock.
+type sessionKeyCache struct {
+	mu     sync.Mutex // serializes loading
+	loaded atomic.Pointer[sessionKeys]
 }
 
 func (a *Authenticator) keysFor(ctx context.Context) (*sessionKeys, error) {
-	k := &a.session
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.loaded {
+	c := &a.session
+	if k := c.loaded.Load(); k != nil {
+		return k, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k := c.loaded.Load(); k != nil {
 		return k, nil
 	}
 	master, err := loadOrMakeSecret(ctx, a.st, sessionSecretKey)
 	if err != nil {
 		return nil, err
 	}
-	enc := hmacSHA256(master, []byte("moat session token encryption"))
-	block, err := aes.NewCipher(enc)
+	block, err := aes.NewCipher(hmacSHA256(master, []byte("moat session token encryption")))
 	if err != nil {
 		return nil, err
 	}
+	k := &sessionKeys{mac: hmacSHA256(master, []byte("moat session secret access key"))}
 	if k.aead, err = cipher.NewGCM(block); err != nil {
 		return nil, err
 	}
-	k.mac = hmacSHA256(master, []byte("moat session secret access key"))
-	k.loaded = true
+	c.loaded.Store(k)
 	return k, nil
 }
 
