@@ -240,7 +240,7 @@ func (a *Authenticator) openSession(ctx context.Context, id, token string) (*Ses
 	if err != nil {
 		return nil, "", err
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	ns := keys.aead.NonceSize()
 	if err != nil || len(raw) < 1+ns || raw[0] != tokenVersion {
 		return nil, "", sigv4.ErrInvalidToken

@@ -21,7 +21,7 @@ import (
 	"github.com/moat-iot/moat/internal/store/sqlite"
 )
 
-func openAuth(t *testing.T) (*auth.Authenticator, func() *auth.Authenticator) {
+func openAuth(t testing.TB) (*auth.Authenticator, func() *auth.Authenticator) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "moat.db")
 	st, err := sqlite.Open(path, sqlite.Options{})
